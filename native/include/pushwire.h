@@ -1,0 +1,222 @@
+/*
+ * pushwire.h — the C ABI of the pushwire native core. This file is the contract.
+ *
+ * The core is a pull-only, single-threaded RESP2/RESP3 reader for pub/sub connections:
+ *   bytes in  : pw_feed(parser, bytes, length)      (the core copies what it keeps)
+ *   frames out: pw_next_message / pw_free_message    (simple API, one allocation per message)
+ *               pw_next_batch                        (hot path, copies into caller memory)
+ * No function ever calls back into the caller and the core starts no threads. A parser is not
+ * thread-safe: one thread (the JS event loop) uses it at a time.
+ *
+ * Status convention: 0 = ok, > 0 = "nothing yet / try again with more room" (not an error),
+ * < 0 = error. Errors from PW_ERR_PROTOCOL to PW_ERR_OUT_OF_MEMORY are STICKY: the parser is
+ * poisoned and every later pw_feed / pw_next_* returns the same code until pw_reset.
+ * pw_error_message explains the error (what was expected, at which stream offset).
+ *
+ * Integer widths: every length and count that crosses the ABI is uint32_t on purpose
+ * (Deno turns usize results into BigInt and deoptimizes callers passing Numbers as usize).
+ *
+ * Ownership, in one place:
+ *   - pw_parser*  : owned by the caller from pw_parser_new until pw_parser_free.
+ *   - pw_message* : owned by the parser; borrowed by the caller from pw_next_message until
+ *                   pw_free_message(parser, message) or pw_parser_free, whichever comes first.
+ *                   Every pointer inside it lives exactly as long as the message.
+ *   - buffers passed IN (bytes, headers, data, out, options): owned by the caller; the core
+ *     reads/writes them only during the call and keeps no pointer to them afterwards.
+ *   - Memory the core allocates is freed only by the core (heaps differ across DLLs on Windows).
+ */
+#ifndef PUSHWIRE_H
+#define PUSHWIRE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change to a type, value or function below. The TS loader refuses a
+ * library whose pw_abi_version() differs from the version it was written for. */
+#define PW_ABI_VERSION 1
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes (int32_t).
+ * ------------------------------------------------------------------------------------------- */
+typedef int32_t pw_status;
+#define PW_OK 0
+#define PW_PENDING 1             /* no complete frame buffered yet: feed more bytes */
+#define PW_BUFFER_TOO_SMALL 2    /* pw_next_batch: the next message does not fit in `data`;
+                                    out[1] holds the number of data bytes it needs */
+/* sticky (poison the parser until pw_reset): */
+#define PW_ERR_PROTOCOL -1       /* malformed stream: unknown type byte, bad length, missing CRLF */
+#define PW_ERR_BULK_TOO_LONG -2  /* a bulk/verbatim/bulk-error/big-number length > max_bulk_length */
+#define PW_ERR_TOO_DEEP -3       /* aggregate nesting deeper than max_nesting_depth */
+#define PW_ERR_AGGREGATE_TOO_LONG -4 /* an aggregate announced more than max_aggregate_length elements */
+#define PW_ERR_QUEUE_FULL -5     /* buffered input + live message bytes would exceed max_queued_bytes */
+#define PW_ERR_PUSH_SHAPE -6     /* a pub/sub push with the wrong element count or element types */
+#define PW_ERR_OUT_OF_MEMORY -7
+/* not sticky (the parser is unchanged): */
+#define PW_ERR_INVALID_ARGUMENT -8 /* NULL parser, NULL buffer with non-zero length, bad option */
+#define PW_ERR_FOREIGN_MESSAGE -9  /* pw_free_message got a pointer this parser does not own
+                                      (double free, or another parser's message); nothing freed */
+
+/* ---------------------------------------------------------------------------------------------
+ * Message kinds (uint32_t in structs and batch headers).
+ * ------------------------------------------------------------------------------------------- */
+typedef uint32_t pw_kind;
+#define PW_KIND_MESSAGE 1      /* channel, payload                                    */
+#define PW_KIND_PMESSAGE 2     /* pattern, channel, payload                           */
+#define PW_KIND_SMESSAGE 3     /* channel (shard channel), payload                    */
+#define PW_KIND_SUBSCRIBE 4    /* channel, count                                      */
+#define PW_KIND_PSUBSCRIBE 5   /* channel = the pattern, count                        */
+#define PW_KIND_SSUBSCRIBE 6   /* channel, count                                      */
+#define PW_KIND_UNSUBSCRIBE 7  /* channel (length 0 and PW_FLAG_NULL_CHANNEL when null), count */
+#define PW_KIND_PUNSUBSCRIBE 8 /* as UNSUBSCRIBE, channel = the pattern               */
+#define PW_KIND_SUNSUBSCRIBE 9 /* as UNSUBSCRIBE                                      */
+#define PW_KIND_PONG 10        /* RESP2 subscriber-mode ["pong", payload]; payload = the echoed bulk */
+#define PW_KIND_INVALIDATE 11  /* client tracking ["invalidate", keys]: payload = raw RESP of keys */
+#define PW_KIND_OTHER_PUSH 12  /* any other push: channel = its name, payload = raw RESP of the frame */
+#define PW_KIND_REPLY 13       /* any non-push, non-error frame: payload = its raw RESP bytes      */
+#define PW_KIND_ERROR_REPLY 14 /* '-' simple error or '!' bulk error: payload = the error text    */
+#define PW_KIND_COUNT 15       /* one past the last kind (for table sizes) */
+
+/* Message flags (uint32_t). */
+#define PW_FLAG_NULL_CHANNEL 1u /* unsubscribe-family frame whose channel was null (no subscriptions) */
+#define PW_FLAG_RESP3_PUSH 2u   /* the frame was a RESP3 '>' push (else a RESP2 array or a reply) */
+
+/* ---------------------------------------------------------------------------------------------
+ * Options. A zero field means "the default" (listed here once; lib.zig asserts the same values).
+ * ------------------------------------------------------------------------------------------- */
+#define PW_DEFAULT_MAX_BULK_LENGTH 536870912u       /* 512 MiB, as redis proto-max-bulk-len    */
+#define PW_DEFAULT_MAX_NESTING_DEPTH 64u            /* aggregates inside aggregates             */
+#define PW_DEFAULT_MAX_AGGREGATE_LENGTH 16777216u   /* elements announced by one aggregate      */
+#define PW_DEFAULT_MAX_QUEUED_BYTES 1073741824u     /* 1 GiB: buffered input + live messages    */
+#define PW_DEFAULT_MAX_INTERNED_NAMES 4096u         /* distinct channel/pattern names given ids */
+
+/* Parser option flags. */
+#define PW_OPTION_RESP2_PUSH_ARRAYS 1u /* classify top-level RESP2 arrays whose first element is
+                                          a pub/sub name ("message", "subscribe", ...) as pushes.
+                                          Set it on RESP2 subscriber connections only. */
+
+typedef struct pw_options {
+    uint32_t max_bulk_length;      /* bytes */
+    uint32_t max_nesting_depth;    /* levels; a top-level aggregate is depth 1 */
+    uint32_t max_aggregate_length; /* elements (a map of N pairs counts 2N) */
+    uint32_t max_queued_bytes;     /* bytes */
+    uint32_t max_interned_names;   /* names; PW_NO_INTERNING (0xFFFFFFFF) disables interning */
+    uint32_t flags;                /* PW_OPTION_* */
+    uint32_t reserved[2];          /* must be zero */
+} pw_options;                      /* 32 bytes */
+#define PW_NO_INTERNING 0xFFFFFFFFu
+
+/* ---------------------------------------------------------------------------------------------
+ * Messages (simple API).
+ * ------------------------------------------------------------------------------------------- */
+typedef struct pw_message {
+    pw_kind kind;
+    uint32_t flags;           /* PW_FLAG_* */
+    uint32_t count;           /* subscribe family: the server's subscription count; else 0 */
+    uint32_t channel_id;      /* interned id of the channel (1..max_interned_names), 0 = none */
+    uint32_t pattern_id;      /* interned id of the pattern, 0 = none */
+    uint32_t channel_length;
+    uint32_t pattern_length;
+    uint32_t payload_length;
+    const uint8_t *channel;   /* NULL when channel_length == 0 */
+    const uint8_t *pattern;   /* NULL when pattern_length == 0 */
+    const uint8_t *payload;   /* NULL when payload_length == 0 */
+} pw_message;                 /* 56 bytes on 64-bit targets */
+
+/* ---------------------------------------------------------------------------------------------
+ * Batch API (hot path). Each message becomes PW_BATCH_HEADER_WORDS uint32_t words in `headers`
+ * and its bytes are copied into `data` back to back: channel, then pattern, then payload.
+ * ------------------------------------------------------------------------------------------- */
+#define PW_BATCH_HEADER_WORDS 8
+#define PW_BATCH_KIND 0           /* pw_kind */
+#define PW_BATCH_FLAGS 1          /* PW_FLAG_* */
+#define PW_BATCH_COUNT 2
+#define PW_BATCH_NAME_IDS 3       /* channel_id | (pattern_id << 16) — ids above 65535 are sent as 0 */
+#define PW_BATCH_DATA_OFFSET 4    /* offset of the channel bytes in `data` */
+#define PW_BATCH_CHANNEL_LENGTH 5
+#define PW_BATCH_PATTERN_LENGTH 6 /* pattern bytes start at DATA_OFFSET + CHANNEL_LENGTH */
+#define PW_BATCH_PAYLOAD_LENGTH 7 /* payload bytes start after the pattern */
+
+/* Counters, read with pw_stats. Live counts return to 0 once every message is freed. */
+typedef struct pw_counters {
+    uint64_t live_messages;   /* handed out by pw_next_message and not yet freed */
+    uint64_t live_bytes;      /* bytes the core holds now: buffered input + live messages */
+    uint64_t total_messages;  /* messages produced since pw_parser_new (both APIs) */
+    uint64_t total_bytes_fed; /* bytes accepted by pw_feed since pw_parser_new */
+    uint64_t errors;          /* sticky errors raised since pw_parser_new */
+    uint64_t buffered_bytes;  /* input bytes accepted but not yet turned into messages */
+} pw_counters;                /* 48 bytes */
+
+typedef struct pw_parser pw_parser; /* opaque */
+
+/* PW_ABI_VERSION of the loaded library. */
+uint32_t pw_abi_version(void);
+
+/* A new parser, or NULL when `options` is invalid (non-zero reserved field) or memory runs out.
+ * `options` may be NULL (all defaults); it is read during the call only. */
+pw_parser *pw_parser_new(const pw_options *options);
+
+/* Frees the parser and everything it owns, outstanding messages included (their pointers become
+ * invalid). NULL is a no-op. */
+void pw_parser_free(pw_parser *parser);
+
+/* Clears buffered input and a sticky error so the parser can read a fresh stream (a new
+ * connection). Outstanding messages stay valid and must still be freed; interned ids are kept. */
+pw_status pw_reset(pw_parser *parser);
+
+/* Appends `length` bytes (copied; `bytes` is not kept) and parses nothing yet: frames are parsed
+ * on demand by pw_next_message / pw_next_batch, so any split of a stream gives the same messages.
+ * Returns PW_OK, the sticky error, PW_ERR_QUEUE_FULL (the bytes were NOT accepted and the parser
+ * is poisoned), or PW_ERR_INVALID_ARGUMENT. A zero length is a no-op. */
+pw_status pw_feed(pw_parser *parser, const uint8_t *bytes, uint32_t length);
+
+/* Parses the next complete frame. PW_OK: *out_message is set (borrowed until pw_free_message).
+ * PW_PENDING: *out_message = NULL, more bytes are needed. < 0: *out_message = NULL, see status. */
+pw_status pw_next_message(pw_parser *parser, pw_message **out_message);
+
+/* Frees one message from pw_next_message. NULL is a no-op (PW_OK). A pointer the parser does not
+ * currently own gives PW_ERR_FOREIGN_MESSAGE and frees nothing. */
+pw_status pw_free_message(pw_parser *parser, pw_message *message);
+
+/* Parses up to `max_messages` complete frames, writing PW_BATCH_HEADER_WORDS words per message to
+ * `headers` (capacity max_messages * PW_BATCH_HEADER_WORDS words) and their bytes to `data`
+ * (capacity `data_capacity` bytes). The messages are consumed: nothing needs freeing afterwards.
+ * out[0] = messages written, out[1] = data bytes used (or needed, with PW_BUFFER_TOO_SMALL).
+ * Returns PW_OK when out[0] >= 1, PW_PENDING when no complete frame is buffered,
+ * PW_BUFFER_TOO_SMALL when the first pending message needs more than `data_capacity` bytes, or an
+ * error. When an error is found after some messages were written, those are returned with PW_OK
+ * and the next call returns the error: nothing already accepted is lost. */
+pw_status pw_next_batch(pw_parser *parser, uint32_t *headers, uint32_t max_messages,
+                        uint8_t *data, uint32_t data_capacity, uint32_t *out);
+
+/* Copies a NUL-free explanation of the parser's sticky error (or "" when none) into `buffer`,
+ * truncated to `capacity` bytes. Returns the full length of the explanation. */
+uint32_t pw_error_message(const pw_parser *parser, uint8_t *buffer, uint32_t capacity);
+
+/* Copies the parser's counters into *out. */
+pw_status pw_stats(const pw_parser *parser, pw_counters *out);
+
+/* Replaces the parser's PW_OPTION_* flags (e.g. after HELLO 3 was refused and the connection is
+ * RESP2). Takes effect from the next frame parsed. */
+pw_status pw_set_flags(pw_parser *parser, uint32_t flags);
+
+/* Copies the bytes of interned name `id` (a channel_id or pattern_id) into `buffer`, truncated to
+ * `capacity`. Returns the full length, or 0 for an unknown id. */
+uint32_t pw_interned_name(const pw_parser *parser, uint32_t id, uint8_t *buffer, uint32_t capacity);
+
+/* Cluster key slot (0..16383) of `key`: CRC16/XMODEM of the {hash tag} if it has a non-empty one,
+ * else of the whole key, mod 16384 — identical to CLUSTER KEYSLOT. */
+uint32_t pw_key_slot(const uint8_t *key, uint32_t length);
+
+/* 1 when `subject` matches the redis glob `pattern` (*, ?, [abc], [^a], [a-z], \x escapes),
+ * byte-exact and case-sensitive as PSUBSCRIBE matching; else 0. */
+uint32_t pw_glob_match(const uint8_t *pattern, uint32_t pattern_length,
+                       const uint8_t *subject, uint32_t subject_length);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PUSHWIRE_H */
