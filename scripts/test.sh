@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README gives it: set-up (idempotent), the Zig unit tests, then every
+# tests/**/*.test.ts under Bun AND under Deno, then the benchmarks in short mode (a broken benchmark
+# fails the suite; benchmarks report numbers, they never assert timings).
+# Ends with one line: "N passed, N failed". Exit status 0 only when nothing failed.
+# Env: PUSHWIRE_TEST_FILTER=<path prefix under tests/> runs a subset; PUSHWIRE_SKIP_BENCH=1 skips benches;
+#      PUSHWIRE_SOAK=1 enables the long soak tests (CI sets it).
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export NO_COLOR=1 FORCE_COLOR=0
+
+env_lines=$(scripts/setup.sh --with-browser) || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+eval "$env_lines"
+
+passed=0
+failed=0
+log_dir="$root/tests/output/logs"
+mkdir -p "$log_dir"
+filter="${PUSHWIRE_TEST_FILTER:-}"
+
+count() { # $1 = step name, $2 = passed, $3 = failed
+  printf '== %-28s %5s passed, %s failed\n' "$1" "$2" "$3"
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+}
+
+# --- Zig unit tests --------------------------------------------------------------------------------
+if [ -z "$filter" ]; then
+  zig_log="$log_dir/zig.log"
+  (cd native && zig build test --summary all) >"$zig_log" 2>&1
+  zig_status=$?
+  # "Build Summary: ... N/M tests passed" or "... N passed; M failed" depending on the outcome.
+  zig_total=$(grep -oE '[0-9]+/[0-9]+ tests passed' "$zig_log" | tail -1)
+  if [ -n "$zig_total" ]; then
+    zig_passed=${zig_total%%/*}
+    zig_all=${zig_total#*/}; zig_all=${zig_all%% *}
+    count "zig build test" "$zig_passed" "$((zig_all - zig_passed))"
+  else
+    zig_passed=$(grep -oE '[0-9]+ passed' "$zig_log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    zig_failed=$(grep -oE '[0-9]+ failed' "$zig_log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+    [ "$zig_status" -ne 0 ] && [ "${zig_failed:-0}" -eq 0 ] && zig_failed=1
+    count "zig build test" "${zig_passed:-0}" "${zig_failed:-0}"
+  fi
+  [ "$zig_status" -ne 0 ] && tail -40 "$zig_log"
+fi
+
+# --- TypeScript tests, both runtimes -------------------------------------------------------------------
+test_root="tests${filter:+/$filter}"
+
+bun_log="$log_dir/bun.log"
+bun test --timeout 60000 "./$test_root" >"$bun_log" 2>&1
+bun_status=$?
+bun_passed=$(grep -E '^ *[0-9]+ pass$' "$bun_log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+bun_failed=$(grep -E '^ *[0-9]+ fail$' "$bun_log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+[ "$bun_status" -ne 0 ] && [ "${bun_failed:-0}" -eq 0 ] && bun_failed=1
+count "bun test" "${bun_passed:-0}" "${bun_failed:-0}"
+[ "$bun_status" -ne 0 ] && grep -E '^\(fail\)|error:|Error' "$bun_log" | head -40
+
+deno_log="$log_dir/deno.log"
+deno test -A --no-check --quiet "$test_root" >"$deno_log" 2>&1
+deno_status=$?
+deno_summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$deno_log" | tail -1)
+deno_passed=$(echo "$deno_summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
+deno_failed=$(echo "$deno_summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
+[ "$deno_status" -ne 0 ] && [ "${deno_failed:-0}" -eq 0 ] && deno_failed=1
+count "deno test" "${deno_passed:-0}" "${deno_failed:-0}"
+[ "$deno_status" -ne 0 ] && grep -E 'FAILED|=> |error:' "$deno_log" | head -40
+
+# --- Benchmarks, short mode ------------------------------------------------------------------------------
+if [ -z "$filter" ] && [ -z "${PUSHWIRE_SKIP_BENCH:-}" ] && [ -x scripts/bench.sh ]; then
+  bench_log="$log_dir/bench.log"
+  if scripts/bench.sh --short >"$bench_log" 2>&1; then count "bench --short" 1 0
+  else count "bench --short" 0 1; tail -30 "$bench_log"; fi
+fi
+
+echo "logs: $log_dir"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
