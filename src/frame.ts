@@ -1,0 +1,81 @@
+// Frame: one parsed RESP frame as JS sees it; a Message is a Frame of a pub/sub message kind.
+// Rule: the constructor only assigns fields (always in the same order, so every Frame shares one
+// hidden class); decoding and byte copies happen on demand in text(), json() and the byte getters.
+
+export type FrameKind =
+  | "message"
+  | "pmessage"
+  | "smessage"
+  | "subscribe"
+  | "psubscribe"
+  | "ssubscribe"
+  | "unsubscribe"
+  | "punsubscribe"
+  | "sunsubscribe"
+  | "pong"
+  | "invalidate"
+  | "push"
+  | "reply"
+  | "error";
+
+// Lossy on purpose: a payload that is not UTF-8 still gives a string (with U+FFFD), never a throw.
+const decoder = new TextDecoder();
+
+export class Frame {
+  kind: FrameKind;
+  /** Decoded once per interned name (UTF-8, lossy); "" when the frame has no channel. */
+  channel: string;
+  /** The pattern of a pmessage; undefined for every other kind. */
+  pattern: string | undefined;
+  /**
+   * The payload: the message body; raw RESP for "reply", "push" and "invalidate"; the error text for
+   * "error". Copied out of native memory. NativeParser may let the small payloads of one batch share
+   * one ArrayBuffer (see src/native/parser.ts): `data` is then a view, and holding it keeps that
+   * batch's copy alive. Treat it as read-only.
+   */
+  data: Uint8Array;
+  /** Subscribe family: the server's subscription count after the change; else 0. */
+  count: number;
+  #channelBytes: Uint8Array;
+  #patternBytes: Uint8Array | undefined;
+
+  constructor(
+    kind: FrameKind,
+    channel: string,
+    channelBytes: Uint8Array,
+    pattern: string | undefined,
+    patternBytes: Uint8Array | undefined,
+    data: Uint8Array,
+    count: number,
+  ) {
+    this.kind = kind;
+    this.channel = channel;
+    this.pattern = pattern;
+    this.data = data;
+    this.count = count;
+    this.#channelBytes = channelBytes;
+    this.#patternBytes = patternBytes;
+  }
+
+  /** The exact channel bytes (for names that are not UTF-8). A fresh copy on every read. */
+  get channelBytes(): Uint8Array {
+    return this.#channelBytes.slice();
+  }
+
+  /** The exact pattern bytes of a pmessage, else undefined. A fresh copy on every read. */
+  get patternBytes(): Uint8Array | undefined {
+    return this.#patternBytes?.slice();
+  }
+
+  /** The payload decoded as UTF-8 (invalid sequences become U+FFFD). */
+  text(): string {
+    return decoder.decode(this.data);
+  }
+
+  /** JSON.parse of text(); throws SyntaxError when the payload is not JSON. */
+  json<T = unknown>(): T {
+    return JSON.parse(this.text()) as T;
+  }
+}
+
+export type Message = Frame & { kind: "message" | "pmessage" | "smessage" };
