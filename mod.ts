@@ -1,0 +1,31 @@
+// pushwire: Valkey/Redis pub/sub for Bun and Deno on a Zig core. Re-exports only.
+export { Client, connect } from "./src/client.ts";
+export type { NameInput, SubscribeArgument } from "./src/client.ts";
+export { Subscription } from "./src/subscription.ts";
+export type { LifecycleEvent } from "./src/subscription.ts";
+export { Frame } from "./src/frame.ts";
+export type { FrameKind, Message } from "./src/frame.ts";
+export type {
+  ClientOptions,
+  OverflowPolicy,
+  ReconnectOptions,
+  SubscribeOptions,
+  SubscriptionType,
+  TlsOptions,
+} from "./src/options.ts";
+export type { ClientStats, SubscriptionStats } from "./src/stats.ts";
+export {
+  ClosedError,
+  ConnectionError,
+  InvalidArgumentError,
+  NativeLibraryError,
+  OverflowError,
+  ProtocolError,
+  PushwireError,
+  ReplyError,
+  TimeoutError,
+} from "./src/errors.ts";
+export type { PushwireErrorCode } from "./src/errors.ts";
+export { nativeMemory } from "./src/native/parser.ts";
+export type { NativeStats, ParserLimits } from "./src/native/parser.ts";
+export { sse } from "./src/sse.ts";

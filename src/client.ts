@@ -1,0 +1,554 @@
+// The public client: connect(), subscribe/psubscribe/ssubscribe, publish/spublish, stats(), close().
+// It owns the subscriber connection (RESP3: also carries commands; RESP2: a second, lazily opened
+// connection carries them, since a RESP2 connection in subscribe mode accepts no other command),
+// the router with its refcounted server subscriptions, and reconnection.
+// Rule: arguments are validated before anything is sent; after close() every call rejects with
+// ClosedError; close() frees all native memory.
+import { ClosedError, ConnectionError, InvalidArgumentError } from "./errors.ts";
+import type { Frame, Message } from "./frame.ts";
+import { Connection, type ParserFactory } from "./protocol/connection.ts";
+import type { CommandArgument } from "./protocol/encode.ts";
+import type { ReplyValue } from "./protocol/reply.ts";
+import {
+  type ClientOptions,
+  resolveSettings,
+  type Settings,
+  type SubscribeOptions,
+  type SubscriptionType,
+  validateBufferSize,
+  validateOverflow,
+} from "./options.ts";
+import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
+import { type ClientStats, Counters } from "./stats.ts";
+import { type LifecycleEvent, type ResolvedSubscribeOptions, Subscription, type SubscriptionOwner } from "./subscription.ts";
+
+export type NameInput = string | Uint8Array;
+export type SubscribeArgument = NameInput | readonly NameInput[] | SubscribeOptions | ((message: Message) => void);
+
+const commands: Record<SubscriptionType, { subscribe: string; unsubscribe: string; unsubscribed: Frame["kind"] }> = {
+  subscribe: { subscribe: "SUBSCRIBE", unsubscribe: "UNSUBSCRIBE", unsubscribed: "unsubscribe" },
+  psubscribe: { subscribe: "PSUBSCRIBE", unsubscribe: "PUNSUBSCRIBE", unsubscribed: "punsubscribe" },
+  ssubscribe: { subscribe: "SSUBSCRIBE", unsubscribe: "SUNSUBSCRIBE", unsubscribed: "sunsubscribe" },
+};
+
+const serverUnsubscribeTypes: Partial<Record<Frame["kind"], SubscriptionType>> = {
+  unsubscribe: "subscribe",
+  punsubscribe: "psubscribe",
+  sunsubscribe: "ssubscribe",
+};
+
+/** Connects, authenticates and returns a ready client. */
+export function connect(url: string, options?: ClientOptions): Promise<Client> {
+  return Client.open(url, options);
+}
+
+type State = "open" | "reconnecting" | "closing" | "closed";
+
+let nativeParserFactory: Promise<ParserFactory> | undefined;
+
+// Imported on first use so the options, router and protocol code load (and unit-test) without the
+// native library; connect() is the first thing that needs it.
+function loadNativeParserFactory(): Promise<ParserFactory> {
+  nativeParserFactory ??= import("./native/parser.ts").then(({ NativeParser }) => (options) =>
+    new NativeParser({ limits: options.limits, libraryPath: options.libraryPath })
+  );
+  return nativeParserFactory;
+}
+
+export class Client implements AsyncDisposable {
+  readonly #settings: Settings;
+  readonly #createParser: ParserFactory;
+  readonly #router = new Router();
+  readonly #counters = new Counters();
+  readonly #subscriptions = new Set<Subscription>();
+  readonly #pausedBy = new Set<Subscription>();
+  #subscriber!: Connection;
+  #commands: Promise<Connection> | undefined;
+  /** The RESP2 command connection once open (for stats). */
+  #commandsOpen: Connection | undefined;
+  #state: State = "open";
+  /** Settles when a reconnection finished (resolves) or gave up (rejects). */
+  #reconnected: Promise<void> | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakeReconnect: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  readonly #owner: SubscriptionOwner;
+
+  private constructor(settings: Settings, createParser: ParserFactory) {
+    this.#settings = settings;
+    this.#createParser = createParser;
+    this.#owner = {
+      counters: this.#counters,
+      release: (subscription) => this.#release(subscription),
+      requestPause: (subscription) => this.#requestPause(subscription),
+      releasePause: (subscription) => this.#releasePause(subscription),
+      ended: (subscription) => this.#ended(subscription),
+    };
+  }
+
+  /**
+   * @internal connect() without the native parser import: `createParser` lets tests run the client
+   * on a stand-in parser with the NativeParser contract.
+   */
+  static async open(url: string, options?: ClientOptions, createParser?: ParserFactory): Promise<Client> {
+    const settings = resolveSettings(url, options);
+    const client = new Client(settings, createParser ?? await loadNativeParserFactory());
+    client.#subscriber = await client.#openSubscriber();
+    return client;
+  }
+
+  #openSubscriber(): Promise<Connection> {
+    return Connection.open(this.#settings, "subscriber", this.#createParser, {
+      onPush: (frame) => this.#onPush(frame),
+      onLost: (error) => this.#onSubscriberLost(error),
+    });
+  }
+
+  // ---- subscribing ---------------------------------------------------------------------------
+
+  /** SUBSCRIBE to channels. Resolves once the server confirmed every name. */
+  subscribe(...args: SubscribeArgument[]): Promise<Subscription> {
+    return this.#subscribe("subscribe", args);
+  }
+
+  /** PSUBSCRIBE to glob patterns; messages carry `pattern` and `channel`. */
+  psubscribe(...args: SubscribeArgument[]): Promise<Subscription> {
+    return this.#subscribe("psubscribe", args);
+  }
+
+  /** SSUBSCRIBE to shard channels (Valkey/Redis 7+). */
+  ssubscribe(...args: SubscribeArgument[]): Promise<Subscription> {
+    return this.#subscribe("ssubscribe", args);
+  }
+
+  async #subscribe(type: SubscriptionType, args: SubscribeArgument[]): Promise<Subscription> {
+    const { records, options } = this.#parseSubscribeArguments(type, args);
+    this.#assertUsable();
+    if (options.signal?.aborted) throw options.signal.reason;
+    const subscription = new Subscription(this.#owner, type, records, options);
+    this.#subscriptions.add(subscription);
+    try {
+      await this.#acquire(subscription);
+    } catch (error) {
+      subscription.end(error as Error, false);
+      await this.#release(subscription).catch(() => {});
+      throw error;
+    }
+    return subscription;
+  }
+
+  #parseSubscribeArguments(
+    type: SubscriptionType,
+    args: SubscribeArgument[],
+  ): { records: NameRecord[]; options: ResolvedSubscribeOptions } {
+    let given: SubscribeOptions = {};
+    let names = args;
+    const last = args[args.length - 1];
+    if (typeof last === "function") {
+      given = { onMessage: last as (message: Message) => void };
+      names = args.slice(0, -1);
+    } else if (last !== null && typeof last === "object" && !(last instanceof Uint8Array) && !Array.isArray(last)) {
+      given = last as SubscribeOptions;
+      names = args.slice(0, -1);
+    }
+    const records: NameRecord[] = [];
+    const seen = new Set<string>();
+    for (const name of names.flat() as unknown[]) {
+      if (typeof name !== "string" && !(name instanceof Uint8Array)) {
+        throw new InvalidArgumentError(`${type}: names must be strings or Uint8Arrays, got ${describe(name)}`);
+      }
+      if (name.length === 0) throw new InvalidArgumentError(`${type}: names must not be empty`);
+      const record = nameRecord(name);
+      const key = record.exact ? `t${record.name}` : `b${String.fromCharCode(...record.bytes)}`;
+      if (seen.has(key)) continue; // the same name twice is one server subscription
+      seen.add(key);
+      records.push(record);
+    }
+    if (records.length === 0) throw new InvalidArgumentError(`${type}: give at least one name`);
+    if (given.onMessage !== undefined && typeof given.onMessage !== "function") {
+      throw new InvalidArgumentError(`${type}: onMessage must be a function`);
+    }
+    if (given.onError !== undefined && typeof given.onError !== "function") {
+      throw new InvalidArgumentError(`${type}: onError must be a function`);
+    }
+    if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`${type}: signal must be an AbortSignal`);
+    }
+    return {
+      records,
+      options: {
+        bufferSize: validateBufferSize(given.bufferSize ?? this.#settings.bufferSize),
+        overflow: validateOverflow(given.overflow ?? this.#settings.overflow),
+        onMessage: given.onMessage,
+        onError: given.onError,
+        signal: given.signal,
+      },
+    };
+  }
+
+  /** Joins the server subscription of every name, creating those that do not exist yet. */
+  async #acquire(subscription: Subscription): Promise<void> {
+    const type = subscription.type;
+    const created: ServerSubscription[] = [];
+    const waits: Promise<void>[] = [];
+    for (const record of subscription.records) {
+      let entry = this.#router.get(type, record);
+      if (entry === undefined) {
+        entry = this.#router.add(type, record);
+        created.push(entry);
+      } else {
+        waits.push(entry.ready);
+      }
+      entry.members.add(subscription);
+    }
+    if (created.length > 0) {
+      const ready = this.#sendSubscribe(type, created.map((entry) => entry.record));
+      for (const entry of created) entry.ready = ready;
+      ready.then(
+        () => {
+          for (const entry of created) this.#occupied(entry);
+        },
+        () => {
+          for (const entry of created) this.#router.remove(entry);
+        },
+      );
+      waits.push(ready);
+    }
+    await Promise.all(waits);
+  }
+
+  async #sendSubscribe(type: SubscriptionType, records: NameRecord[]): Promise<void> {
+    const connection = await this.#subscriberConnection();
+    await connection.subscribeCommand(commands[type].subscribe, records.map((record) => record.argument), type);
+  }
+
+  #occupied(entry: ServerSubscription): void {
+    if (entry.occupied || this.#router.get(entry.type, entry.record) !== entry) return;
+    entry.occupied = true;
+    this.#callHook(this.#settings.onOccupied, entry);
+  }
+
+  #callHook(hook: Settings["onOccupied"], entry: ServerSubscription): void {
+    if (hook === undefined) return;
+    try {
+      hook(entry.record.name, entry.type);
+    } catch {
+      this.#counters.errors++;
+    }
+  }
+
+  /** Leaves the server subscriptions this subscription held; UNSUBSCRIBE for names nobody holds. */
+  async #release(subscription: Subscription): Promise<void> {
+    const type = subscription.type;
+    const vacated: ServerSubscription[] = [];
+    for (const record of subscription.records) {
+      const entry = this.#router.get(type, record);
+      if (entry === undefined || !entry.members.delete(subscription) || entry.members.size > 0) continue;
+      this.#router.remove(entry);
+      vacated.push(entry);
+    }
+    if (vacated.length === 0 || this.#state === "closing" || this.#state === "closed") return;
+    try {
+      const connection = await this.#subscriberConnection();
+      const names = vacated.map((entry) => entry.record.argument);
+      await connection.subscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed);
+    } catch {
+      // The connection is gone: the server dropped these subscriptions with it.
+    }
+    for (const entry of vacated) this.#vacated(entry);
+  }
+
+  #vacated(entry: ServerSubscription): void {
+    if (!entry.occupied) return;
+    entry.occupied = false;
+    this.#callHook(this.#settings.onVacated, entry);
+  }
+
+  #ended(subscription: Subscription): void {
+    this.#subscriptions.delete(subscription);
+    this.#releasePause(subscription);
+    if (this.#drained !== undefined && this.#subscriptions.size === 0) this.#drained();
+  }
+
+  #onPush(frame: Frame): void {
+    if (frame.kind === "message" || frame.kind === "pmessage" || frame.kind === "smessage") {
+      this.#counters.received++;
+      this.#router.route(frame);
+    }
+    const unsubscribed = serverUnsubscribeTypes[frame.kind];
+    if (unsubscribed !== undefined && this.#settings.onServerUnsubscribe !== undefined) {
+      // Not the answer to our own UNSUBSCRIBE (those are consumed by the command pipeline): the
+      // server dropped the subscription itself, e.g. a shard channel whose slot moved.
+      try {
+        this.#settings.onServerUnsubscribe(frame.channel, unsubscribed);
+      } catch {
+        this.#counters.errors++;
+      }
+    }
+    // Other unsolicited frames (subscribe confirmations, pong, invalidate) are not used by this client.
+  }
+
+  // ---- pause policy -------------------------------------------------------------------------------
+
+  #requestPause(subscription: Subscription): void {
+    this.#pausedBy.add(subscription);
+    if (this.#pausedBy.size === 1) this.#subscriber.pause();
+  }
+
+  #releasePause(subscription: Subscription): void {
+    if (this.#pausedBy.delete(subscription) && this.#pausedBy.size === 0) this.#subscriber.resume();
+  }
+
+  // ---- publishing ---------------------------------------------------------------------------------
+
+  /** PUBLISH; resolves with the number of subscribers that received it (across the server). */
+  publish(channel: NameInput, data: NameInput): Promise<number> {
+    return this.#publish("PUBLISH", channel, data);
+  }
+
+  /** SPUBLISH to a shard channel. */
+  spublish(channel: NameInput, data: NameInput): Promise<number> {
+    return this.#publish("SPUBLISH", channel, data);
+  }
+
+  async #publish(command: string, channel: NameInput, data: NameInput): Promise<number> {
+    const label = command.toLowerCase();
+    if (typeof channel !== "string" && !(channel instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`${label}: channel must be a string or Uint8Array, got ${describe(channel)}`);
+    }
+    if (channel.length === 0) throw new InvalidArgumentError(`${label}: channel must not be empty`);
+    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`${label}: data must be a string or Uint8Array, got ${describe(data)}`);
+    }
+    const reply = await this.command([command, channel, data]);
+    return Number(reply);
+  }
+
+  /**
+   * @internal runs any command on the command-capable connection (used by src/cluster); resolves with
+   * the decoded reply.
+   */
+  async command(args: readonly CommandArgument[]): Promise<ReplyValue> {
+    this.#assertUsable();
+    const connection = this.#subscriber.protocol === 3 && this.#state === "open"
+      ? this.#subscriber
+      : await this.#commandConnection();
+    return connection.command(args);
+  }
+
+  async #commandConnection(): Promise<Connection> {
+    if (this.#subscriber.protocol === 3 || this.#state !== "open") {
+      const subscriber = await this.#subscriberConnection();
+      if (subscriber.protocol === 3) return subscriber;
+    }
+    this.#commands ??= Connection.open(this.#settings, "commands", this.#createParser, {
+      onPush: () => {},
+      onLost: () => {
+        const lost = this.#commands;
+        this.#commands = undefined; // the next command opens a fresh one
+        this.#commandsOpen = undefined;
+        lost?.then((connection) => connection.close()).catch(() => {});
+      },
+    }).then((connection) => {
+      this.#commandsOpen = connection;
+      return connection;
+    }, (error) => {
+      this.#commands = undefined;
+      throw error;
+    });
+    return this.#commands;
+  }
+
+  /** The subscriber connection, after any reconnection in progress. */
+  async #subscriberConnection(): Promise<Connection> {
+    if (this.#state === "reconnecting") await this.#reconnected;
+    this.#assertUsable();
+    return this.#subscriber;
+  }
+
+  #assertUsable(): void {
+    if (this.#state === "closing" || this.#state === "closed") throw new ClosedError();
+  }
+
+  // ---- reconnection -------------------------------------------------------------------------------
+
+  #onSubscriberLost(error: Error): void {
+    if (this.#state !== "open") return;
+    const lostAt = Date.now();
+    for (const subscription of this.#subscriptions) subscription.emit({ type: "disconnected", at: lostAt, error });
+    const reconnect = this.#settings.reconnect;
+    const lost = this.#subscriber;
+    if (reconnect === undefined) {
+      void this.#shutdown(error);
+      return;
+    }
+    this.#state = "reconnecting";
+    this.#reconnected = this.#reconnect(lost, lostAt, error);
+    this.#reconnected.catch(() => {}); // observed by #subscriberConnection callers and #shutdown
+  }
+
+  async #reconnect(lost: Connection, lostAt: number, cause: Error): Promise<void> {
+    await lost.close(); // frees its parser
+    const { initialDelayMs, maxDelayMs, maxAttempts } = this.#settings.reconnect!;
+    let lastError = cause;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      // Exponential backoff with full jitter, so many clients do not reconnect in lockstep.
+      const delayMs = Math.random() * Math.min(maxDelayMs, initialDelayMs * 2 ** attempt);
+      await this.#sleep(delayMs);
+      if (this.#state !== "reconnecting") throw new ClosedError();
+      try {
+        const connection = await this.#openSubscriber();
+        if (this.#state !== "reconnecting") {
+          await connection.close();
+          throw new ClosedError();
+        }
+        this.#subscriber = connection;
+        if (this.#pausedBy.size > 0) connection.pause();
+        await this.#resubscribe(connection);
+        this.#state = "open";
+        this.#counters.reconnects++;
+        const at = Date.now();
+        for (const subscription of this.#subscriptions) {
+          subscription.emit({ type: "reconnected", at, downtimeMs: at - lostAt });
+        }
+        return;
+      } catch (error) {
+        if (error instanceof ClosedError) throw error;
+        lastError = error as Error;
+        // A refused password will not fix itself: stop instead of retrying in a storm.
+        if ((error as { serverCode?: string }).serverCode === "WRONGPASS") break;
+      }
+    }
+    const failure = new ConnectionError(
+      `gave up reconnecting after ${maxAttempts} attempt(s): ${lastError.message}`,
+      { cause: lastError },
+    );
+    void this.#shutdown(failure);
+    throw failure;
+  }
+
+  async #resubscribe(connection: Connection): Promise<void> {
+    const sent: Promise<void>[] = [];
+    for (const type of ["subscribe", "psubscribe", "ssubscribe"] as const) {
+      const names = [...this.#router.entries(type)].map((entry) => entry.record.argument);
+      if (names.length > 0) sent.push(connection.subscribeCommand(commands[type].subscribe, names, type));
+    }
+    await Promise.all(sent);
+  }
+
+  #sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wakeReconnect = resolve;
+      this.#reconnectTimer = setTimeout(resolve, delayMs);
+    });
+  }
+
+  // ---- stats and close ----------------------------------------------------------------------------
+
+  stats(): ClientStats {
+    let queueDepth = 0;
+    for (const subscription of this.#subscriptions) queueDepth += subscription.queueDepth;
+    let nativeLiveMessages = 0;
+    let nativeLiveBytes = 0;
+    const parsers = [this.#subscriber?.parserStats(), this.#commandsOpen?.parserStats()];
+    for (const native of parsers) {
+      if (native === undefined) continue;
+      nativeLiveMessages += native.liveMessages;
+      nativeLiveBytes += native.liveBytes;
+    }
+    const counters = this.#counters;
+    return {
+      received: counters.received,
+      delivered: counters.delivered,
+      dropped: counters.dropped,
+      errors: counters.errors,
+      reconnects: counters.reconnects,
+      queueDepth,
+      nativeLiveMessages,
+      nativeLiveBytes,
+    };
+  }
+
+  /**
+   * Unsubscribes, lets consumers take what is already buffered (up to closeTimeoutMs), then ends
+   * every subscription, closes the sockets and frees the native parsers. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown(undefined);
+    return this.#closed;
+  }
+
+  async #shutdown(error: Error | undefined): Promise<void> {
+    if (this.#state === "closing" || this.#state === "closed") return this.#closed;
+    const closing = (async () => {
+      this.#state = "closing";
+      clearTimeout(this.#reconnectTimer);
+      this.#wakeReconnect?.();
+      if (error === undefined) {
+        this.#unsubscribeAll();
+        await this.#drain();
+      }
+      for (const subscription of [...this.#subscriptions]) {
+        // close(): the consumer had its chance; what is left is lost, so it is counted as dropped.
+        // A lost connection: the consumer still gets what is buffered, then the error.
+        subscription.end(error, error !== undefined, true);
+      }
+      this.#subscriptions.clear();
+      this.#pausedBy.clear();
+      const commandConnection = this.#commands;
+      this.#commands = undefined;
+      this.#commandsOpen = undefined;
+      await Promise.all([
+        this.#subscriber.close(),
+        commandConnection?.then((connection) => connection.close(), () => {}),
+        this.#reconnected?.catch(() => {}),
+      ]);
+      await this.#subscriber.close(); // a reconnection may have swapped it in meanwhile
+      for (const entry of [...this.#router.entries()]) {
+        this.#router.remove(entry);
+        this.#vacated(entry);
+      }
+      this.#state = "closed";
+    })();
+    this.#closed ??= closing;
+    return closing;
+  }
+
+  /** Best effort: tell the server to stop sending, so draining has an end. */
+  #unsubscribeAll(): void {
+    for (const type of ["subscribe", "psubscribe", "ssubscribe"] as const) {
+      const names = [...this.#router.entries(type)].map((entry) => entry.record.argument);
+      if (names.length === 0) continue;
+      // Sent directly: the client already refuses new commands. Not awaited: the socket closes soon.
+      this.#subscriber.subscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed)
+        .catch(() => {});
+    }
+  }
+
+  async #drain(): Promise<void> {
+    for (const subscription of [...this.#subscriptions]) subscription.beginDrain();
+    if (this.#subscriptions.size === 0) return;
+    // Reading must go on while consumers drain, or a paused socket would hold the UNSUBSCRIBE replies.
+    this.#subscriber.resume();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#drained = resolve;
+      timer = setTimeout(resolve, this.#settings.closeTimeoutMs);
+    });
+    clearTimeout(timer);
+    this.#drained = undefined;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
+}
+
+export type { LifecycleEvent };

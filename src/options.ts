@@ -1,0 +1,265 @@
+// URL and options parsing: turns `connect(url, options)` into one validated, fully defaulted settings
+// object before any socket is opened. Rule: every default lives here, once, and every bad value is an
+// InvalidArgumentError that names the option.
+import { InvalidArgumentError } from "./errors.ts";
+import type { ParserLimits } from "./native/parser.ts";
+import type { Message } from "./frame.ts";
+
+/** What a subscription does when its buffer is full. See README "Delivery semantics". */
+export type OverflowPolicy = "drop-oldest" | "drop-newest" | "error" | "pause";
+export type SubscriptionType = "subscribe" | "psubscribe" | "ssubscribe";
+
+export interface TlsOptions {
+  /** PEM CA certificate(s) to trust instead of the runtime's roots. */
+  ca?: string | string[];
+  /** PEM client certificate and key (mutual TLS). */
+  cert?: string;
+  key?: string;
+  /** TLS server name (SNI and certificate check). Bun only; Deno always uses the host name. */
+  servername?: string;
+  /** false accepts any server certificate. Bun only; Deno rejects it (use `ca` instead). */
+  rejectUnauthorized?: boolean;
+}
+
+export interface ReconnectOptions {
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Attempts per outage before the client gives up and ends every subscription. */
+  maxAttempts?: number;
+}
+
+export interface ClientOptions {
+  username?: string;
+  password?: string;
+  /** CLIENT SETNAME value. */
+  name?: string;
+  /** true or TLS options to use TLS (also implied by rediss:// and valkeys://). */
+  tls?: boolean | TlsOptions;
+  /** 3 (default): HELLO 3, falling back to RESP2 when the server refuses. 2: RESP2 only. */
+  protocol?: 2 | 3;
+  connectTimeoutMs?: number;
+  /** How long close() lets consumers drain what is already buffered. */
+  closeTimeoutMs?: number;
+  reconnect?: false | ReconnectOptions;
+  /** Default per-subscription buffer size (messages). */
+  bufferSize?: number;
+  /** Default per-subscription overflow policy. */
+  overflow?: OverflowPolicy;
+  parserLimits?: ParserLimits;
+  /** Path of libpushwire to load (see src/native/load.ts). */
+  libraryPath?: string;
+  /** The first local subscriber of `name` made the server subscription. */
+  onOccupied?: (name: string, type: SubscriptionType) => void;
+  /** The last local subscriber of `name` left; the server subscription was removed. */
+  onVacated?: (name: string, type: SubscriptionType) => void;
+  /**
+   * The server ended a subscription on its own (not in answer to our UNSUBSCRIBE), e.g. SSUBSCRIBE
+   * channels of a slot that moved to another node. Used by the cluster client to resubscribe.
+   */
+  onServerUnsubscribe?: (name: string, type: SubscriptionType) => void;
+}
+
+export interface SubscribeOptions {
+  bufferSize?: number;
+  overflow?: OverflowPolicy;
+  /** Callback form: called synchronously per message; messages are then not buffered. */
+  onMessage?: (message: Message) => void;
+  /** Called when onMessage throws (the error is also counted in stats().errors). */
+  onError?: (error: unknown, message: Message) => void;
+  /** Ends the subscription when aborted. */
+  signal?: AbortSignal;
+}
+
+export type Endpoint =
+  | { kind: "tcp"; host: string; port: number }
+  | { kind: "unix"; path: string };
+
+export interface ResolvedReconnect {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+}
+
+export interface Settings {
+  endpoint: Endpoint;
+  tls: TlsOptions | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  name: string | undefined;
+  protocol: 2 | 3;
+  connectTimeoutMs: number;
+  closeTimeoutMs: number;
+  reconnect: ResolvedReconnect | undefined;
+  bufferSize: number;
+  overflow: OverflowPolicy;
+  parserLimits: ParserLimits | undefined;
+  libraryPath: string | undefined;
+  onOccupied: ((name: string, type: SubscriptionType) => void) | undefined;
+  onVacated: ((name: string, type: SubscriptionType) => void) | undefined;
+  onServerUnsubscribe: ((name: string, type: SubscriptionType) => void) | undefined;
+}
+
+export const defaultPort = 6379;
+export const defaultConnectTimeoutMs = 10_000;
+export const defaultCloseTimeoutMs = 1_000;
+/** 1024 messages: enough to absorb a burst while a consumer awaits I/O, small enough to bound memory. */
+export const defaultBufferSize = 1024;
+export const defaultOverflow: OverflowPolicy = "drop-oldest";
+export const defaultReconnect: ResolvedReconnect = { initialDelayMs: 100, maxDelayMs: 5_000, maxAttempts: 20 };
+
+const overflowPolicies: readonly OverflowPolicy[] = ["drop-oldest", "drop-newest", "error", "pause"];
+const secureSchemes = new Set(["rediss:", "valkeys:"]);
+const plainSchemes = new Set(["redis:", "valkey:"]);
+
+/** Parses the URL, merges options over it (options win) and validates everything. */
+export function resolveSettings(url: string, options: ClientOptions = {}): Settings {
+  if (typeof url !== "string" || url === "") {
+    throw new InvalidArgumentError("connect(url): url must be a non-empty string such as redis://127.0.0.1:6379");
+  }
+  if (options === null || typeof options !== "object") {
+    throw new InvalidArgumentError("connect(url, options): options must be an object");
+  }
+  const fromUrl = parseUrl(url);
+  const tls = resolveTls(options.tls, fromUrl.secure);
+  if (tls && fromUrl.endpoint.kind === "unix") {
+    throw new InvalidArgumentError("tls: TLS over a unix socket is not supported");
+  }
+  return {
+    endpoint: fromUrl.endpoint,
+    tls,
+    username: optionalString("username", options.username) ?? fromUrl.username,
+    password: optionalString("password", options.password) ?? fromUrl.password,
+    name: optionalString("name", options.name) ?? fromUrl.name,
+    protocol: resolveProtocol(options.protocol ?? fromUrl.protocol),
+    connectTimeoutMs: positiveNumber("connectTimeoutMs", options.connectTimeoutMs, defaultConnectTimeoutMs),
+    closeTimeoutMs: nonNegativeNumber("closeTimeoutMs", options.closeTimeoutMs, defaultCloseTimeoutMs),
+    reconnect: resolveReconnect(options.reconnect),
+    bufferSize: validateBufferSize(options.bufferSize ?? defaultBufferSize),
+    overflow: validateOverflow(options.overflow ?? defaultOverflow),
+    parserLimits: options.parserLimits,
+    libraryPath: optionalString("libraryPath", options.libraryPath),
+    onOccupied: optionalFunction("onOccupied", options.onOccupied),
+    onVacated: optionalFunction("onVacated", options.onVacated),
+    onServerUnsubscribe: optionalFunction("onServerUnsubscribe", options.onServerUnsubscribe),
+  };
+}
+
+interface UrlParts {
+  endpoint: Endpoint;
+  secure: boolean;
+  username: string | undefined;
+  password: string | undefined;
+  name: string | undefined;
+  protocol: 2 | 3 | undefined;
+}
+
+function parseUrl(url: string): UrlParts {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidArgumentError(`connect(url): ${JSON.stringify(url)} is not a valid URL`);
+  }
+  const query = parsed.searchParams;
+  const protocolText = query.get("protocol");
+  const common = {
+    username: decodeComponent(parsed.username) || query.get("username") || undefined,
+    password: decodeComponent(parsed.password) || query.get("password") || undefined,
+    name: query.get("name") ?? undefined,
+    protocol: protocolText === null ? undefined : (Number(protocolText) as 2 | 3),
+  };
+  if (parsed.protocol === "unix:") {
+    const path = decodeComponent(parsed.pathname);
+    if (path === "" || path === "/") throw new InvalidArgumentError(`connect(url): ${url} has no socket path`);
+    return { endpoint: { kind: "unix", path }, secure: false, ...common };
+  }
+  const secure = secureSchemes.has(parsed.protocol);
+  if (!secure && !plainSchemes.has(parsed.protocol)) {
+    throw new InvalidArgumentError(
+      `connect(url): unsupported scheme ${parsed.protocol} (use redis://, rediss://, valkey://, valkeys:// or unix://)`,
+    );
+  }
+  // URL keeps the brackets of an IPv6 literal; sockets want the bare address.
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
+  const port = parsed.port === "" ? defaultPort : Number(parsed.port);
+  return { endpoint: { kind: "tcp", host, port }, secure, ...common };
+}
+
+function decodeComponent(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function resolveTls(option: ClientOptions["tls"], secureUrl: boolean): TlsOptions | undefined {
+  if (option === undefined) return secureUrl ? {} : undefined;
+  if (option === false) return undefined;
+  if (option === true) return {};
+  if (typeof option !== "object" || option === null) {
+    throw new InvalidArgumentError("tls: expected true, false or { ca, cert, key, servername, rejectUnauthorized }");
+  }
+  return option;
+}
+
+function resolveProtocol(protocol: unknown): 2 | 3 {
+  if (protocol === undefined) return 3;
+  if (protocol === 2 || protocol === 3) return protocol;
+  throw new InvalidArgumentError(`protocol: expected 2 or 3, got ${String(protocol)}`);
+}
+
+function resolveReconnect(option: ClientOptions["reconnect"]): ResolvedReconnect | undefined {
+  if (option === false) return undefined;
+  if (option === undefined) return { ...defaultReconnect };
+  if (typeof option !== "object" || option === null) {
+    throw new InvalidArgumentError("reconnect: expected false or { initialDelayMs, maxDelayMs, maxAttempts }");
+  }
+  return {
+    initialDelayMs: nonNegativeNumber("reconnect.initialDelayMs", option.initialDelayMs, defaultReconnect.initialDelayMs),
+    maxDelayMs: nonNegativeNumber("reconnect.maxDelayMs", option.maxDelayMs, defaultReconnect.maxDelayMs),
+    maxAttempts: positiveNumber("reconnect.maxAttempts", option.maxAttempts, defaultReconnect.maxAttempts),
+  };
+}
+
+export function validateBufferSize(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`bufferSize: expected an integer >= 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function validateOverflow(value: unknown): OverflowPolicy {
+  if (!overflowPolicies.includes(value as OverflowPolicy)) {
+    throw new InvalidArgumentError(`overflow: expected one of ${overflowPolicies.join(", ")}, got ${String(value)}`);
+  }
+  return value as OverflowPolicy;
+}
+
+function optionalString(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new InvalidArgumentError(`${name}: expected a string`);
+  return value;
+}
+
+function optionalFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "function") throw new InvalidArgumentError(`${name}: expected a function`);
+  return value;
+}
+
+function positiveNumber(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0)) {
+    throw new InvalidArgumentError(`${name}: expected a number > 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegativeNumber(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new InvalidArgumentError(`${name}: expected a number >= 0, got ${String(value)}`);
+  }
+  return value;
+}

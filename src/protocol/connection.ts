@@ -1,0 +1,301 @@
+// One server connection: a transport, its own native parser, the handshake, and the command pipeline.
+// Commands issued in one tick are coalesced into one write (auto-pipelining); replies are matched to
+// commands in order (FIFO). Subscribe-family commands are answered by push frames (one per name)
+// rather than a reply, so their queue entry counts those frames instead.
+// Rule: pull only — each received chunk is fed to the parser once, then every complete frame drained.
+import { ClosedError, ConnectionError, PushwireError, ReplyError, TimeoutError } from "../errors.ts";
+import type { Frame, FrameKind } from "../frame.ts";
+import type { NativeStats, ParserLimits } from "../native/parser.ts";
+import type { Settings } from "../options.ts";
+import { describeEndpoint, openTransport, type Transport } from "../transport/transport.ts";
+import { type CommandArgument, CommandBuffer } from "./encode.ts";
+import { decodeReply, type ReplyValue } from "./reply.ts";
+
+/** The part of NativeParser a connection uses (tests may pass a stand-in with the same contract). */
+export interface FrameParser {
+  feed(bytes: Uint8Array): void;
+  drain(sink: (frame: Frame) => void): number;
+  setResp2PushArrays(enabled: boolean): void;
+  stats(): NativeStats;
+  close(): void;
+}
+
+export type ParserFactory = (options: { limits?: ParserLimits; libraryPath?: string }) => FrameParser;
+
+/** What a queued command waits for: a reply, or `count` subscribe-family pushes of one kind. */
+type Expectation = "reply" | FrameKind;
+
+interface PendingCommand {
+  label: string;
+  expect: Expectation;
+  remaining: number;
+  resolve(value: ReplyValue): void;
+  reject(error: Error): void;
+}
+
+export interface ConnectionEvents {
+  /** A push the pipeline did not consume: messages, unsolicited (un)subscribe frames, pong, ... */
+  onPush(frame: Frame): void;
+  /** The connection ended without close() being called (server gone, protocol error). */
+  onLost(error: Error): void;
+}
+
+export type ConnectionRole = "subscriber" | "commands";
+
+export class Connection {
+  /** 3 after a successful HELLO 3, else 2. */
+  protocol: 2 | 3 = 3;
+  #transport: Transport | undefined;
+  #parser: FrameParser;
+  #pending: PendingCommand[] = [];
+  #pendingHead = 0;
+  #outgoing = new CommandBuffer();
+  #flushScheduled = false;
+  #closed = false;
+  #closing = false;
+  /** open() finished: from now on a lost connection is reported through events.onLost. */
+  #ready = false;
+  /** Why the connection was lost before open() finished (open() then fails with it). */
+  #lostError: Error | undefined;
+  #events: ConnectionEvents;
+  #onFrame = (frame: Frame) => this.#route(frame);
+
+  private constructor(parser: FrameParser, events: ConnectionEvents) {
+    this.#parser = parser;
+    this.#events = events;
+  }
+
+  /** Opens the socket and runs the handshake within settings.connectTimeoutMs. */
+  static async open(
+    settings: Settings,
+    role: ConnectionRole,
+    createParser: ParserFactory,
+    events: ConnectionEvents,
+  ): Promise<Connection> {
+    const parser = createParser({ limits: settings.parserLimits, libraryPath: settings.libraryPath });
+    const connection = new Connection(parser, events);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new TimeoutError(
+          `connecting to ${describeEndpoint(settings.endpoint)} took longer than connectTimeoutMs ` +
+            `(${settings.connectTimeoutMs} ms)`,
+        ));
+      }, settings.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([connection.#start(settings, role), expired]);
+      if (connection.#lostError) throw connection.#lostError;
+      connection.#ready = true;
+      return connection;
+    } catch (error) {
+      await connection.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #start(settings: Settings, role: ConnectionRole): Promise<void> {
+    const transport = await openTransport({ endpoint: settings.endpoint, tls: settings.tls }, {
+      onData: (chunk) => this.#receive(chunk),
+      onClose: (error) => this.#lost(error),
+    });
+    if (this.#closing) {
+      // The connect timeout fired while the socket was opening: close what arrived late.
+      await transport.close();
+      return;
+    }
+    this.#transport = transport;
+    await this.#handshake(settings);
+    // A RESP2 subscriber connection sends pub/sub messages as plain arrays: tell the parser to
+    // classify them. Only here: on a command connection such an array is an ordinary reply.
+    if (this.protocol === 2 && role === "subscriber") this.#parser.setResp2PushArrays(true);
+  }
+
+  async #handshake(settings: Settings): Promise<void> {
+    const { username, password, name } = settings;
+    if (settings.protocol === 3) {
+      const hello: CommandArgument[] = ["HELLO", "3"];
+      if (password !== undefined) hello.push("AUTH", username ?? "default", password);
+      if (name !== undefined) hello.push("SETNAME", name);
+      try {
+        await this.command(hello, authenticationLabel("HELLO 3", username, password));
+        this.protocol = 3;
+        return;
+      } catch (error) {
+        if (!(error instanceof ReplyError) || !helloUnsupported(error)) throw error;
+      }
+    }
+    // RESP2: the server is older than 6 (no HELLO) or the caller asked for protocol 2.
+    this.protocol = 2;
+    const steps: Promise<ReplyValue>[] = [];
+    if (password !== undefined) {
+      const auth = username === undefined ? ["AUTH", password] : ["AUTH", username, password];
+      steps.push(this.command(auth, authenticationLabel("AUTH", username, password)));
+    }
+    if (name !== undefined) steps.push(this.command(["CLIENT", "SETNAME", name]));
+    // Nothing to send: PING anyway, so a server that wants a password says so now (NOAUTH), not on
+    // the first SUBSCRIBE.
+    if (steps.length === 0) steps.push(this.command(["PING"]));
+    await Promise.all(steps);
+  }
+
+  /** Sends a command in this tick's write; resolves with the decoded reply. */
+  command(args: readonly CommandArgument[], label?: string): Promise<ReplyValue> {
+    return this.#enqueue(args, "reply", 1, label);
+  }
+
+  /**
+   * Sends a subscribe-family command for `names` (already unique); resolves when the server has
+   * confirmed every name with a `confirmKind` push, rejects on an error reply.
+   */
+  subscribeCommand(command: string, names: readonly CommandArgument[], confirmKind: FrameKind): Promise<void> {
+    return this.#enqueue([command, ...names], confirmKind, names.length).then(() => undefined);
+  }
+
+  #enqueue(args: readonly CommandArgument[], expect: Expectation, count: number, label?: string): Promise<ReplyValue> {
+    if (this.#closed || this.#closing) {
+      return Promise.reject(this.#lostError ?? new ClosedError("the connection is closed"));
+    }
+    return new Promise<ReplyValue>((resolve, reject) => {
+      this.#pending.push({ label: label ?? String(args[0]), expect, remaining: count, resolve, reject });
+      this.#outgoing.append(args);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#outgoing.length === 0) return;
+    const bytes = this.#outgoing.take();
+    this.#transport?.write(bytes);
+  }
+
+  /** Commands sent but not yet answered. */
+  get pendingCommands(): number {
+    return this.#pending.length - this.#pendingHead;
+  }
+
+  #receive(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    try {
+      this.#parser.feed(chunk);
+      this.#parser.drain(this.#onFrame);
+    } catch (error) {
+      // A ProtocolError is sticky: this connection cannot be trusted any more.
+      this.#fail(error instanceof PushwireError ? error : new ConnectionError(String(error), { cause: error }));
+    }
+  }
+
+  #route(frame: Frame): void {
+    const head = this.#pendingHead < this.#pending.length ? this.#pending[this.#pendingHead] : undefined;
+    if (frame.kind === "reply") {
+      if (head?.expect !== "reply") {
+        this.#fail(new ConnectionError("the server sent a reply that no command was waiting for"));
+        return;
+      }
+      this.#shift();
+      head.resolve(decodeReply(frame.data));
+      return;
+    }
+    if (frame.kind === "error") {
+      if (!head) {
+        this.#fail(new ConnectionError(`unexpected server error: ${frame.text()}`));
+        return;
+      }
+      this.#shift();
+      head.reject(new ReplyError(frame.text(), head.label));
+      return;
+    }
+    if (head !== undefined && head.expect === frame.kind) {
+      if (--head.remaining === 0) {
+        this.#shift();
+        head.resolve(null);
+      }
+      return;
+    }
+    this.#events.onPush(frame);
+  }
+
+  #shift(): void {
+    this.#pendingHead++;
+    // Compact now and then instead of Array.shift() on every reply.
+    if (this.#pendingHead === this.#pending.length) {
+      this.#pending = [];
+      this.#pendingHead = 0;
+    } else if (this.#pendingHead > 1024) {
+      this.#pending = this.#pending.slice(this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+  }
+
+  #rejectPending(error: Error): void {
+    const pending = this.#pending.slice(this.#pendingHead);
+    this.#pending = [];
+    this.#pendingHead = 0;
+    for (const command of pending) command.reject(error);
+  }
+
+  #fail(error: Error): void {
+    if (this.#closed || this.#closing) return;
+    this.#lost(error);
+    void this.#transport?.close();
+  }
+
+  #lost(error: Error | undefined): void {
+    if (this.#closed || this.#closing) return;
+    this.#closed = true;
+    const reason = error ?? new ConnectionError("the connection closed");
+    this.#rejectPending(reason);
+    if (this.#ready) this.#events.onLost(reason);
+    else this.#lostError = reason;
+  }
+
+  pause(): void {
+    this.#transport?.pause();
+  }
+
+  resume(): void {
+    this.#transport?.resume();
+  }
+
+  /** Native parser counters (live messages/bytes for stats()). */
+  parserStats(): NativeStats | undefined {
+    if (this.#parserClosed) return undefined;
+    return this.#parser.stats();
+  }
+
+  #parserClosed = false;
+
+  /** Closes the socket, rejects what is pending with ClosedError, frees the parser. Idempotent. */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close();
+    return this.#closePromise;
+  }
+
+  #closePromise: Promise<void> | undefined;
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    this.#rejectPending(new ClosedError());
+    await this.#transport?.close();
+    this.#closed = true;
+    // After the socket is closed no chunk can arrive, so no drain() is running: safe to free.
+    this.#parserClosed = true;
+    this.#parser.close();
+  }
+}
+
+function helloUnsupported(error: ReplyError): boolean {
+  // NOPROTO: the server knows HELLO but not RESP3; "unknown command": a server older than 6.
+  return error.serverCode === "NOPROTO" || /unknown command/i.test(error.message);
+}
+
+function authenticationLabel(command: string, username: string | undefined, password: string | undefined): string {
+  if (password === undefined) return command;
+  return `authentication as user "${username ?? "default"}" failed (${command})`;
+}

@@ -1,0 +1,162 @@
+// Sockets on Deno (Deno.connect / Deno.connectTls): TCP, TLS and unix. Loaded only on Deno.
+// Rule: one read loop and one write loop per socket; writes are awaited serially (Deno's write may
+// take part of a buffer), and pausing means the read loop stops calling read() until resumed.
+import { ConnectionError, InvalidArgumentError } from "../errors.ts";
+import type { Transport, TransportHandlers, TransportTarget } from "./transport.ts";
+import { describeEndpoint } from "./transport.ts";
+
+// deno-lint-ignore no-explicit-any
+declare const Deno: any;
+// deno-lint-ignore no-explicit-any
+type DenoConn = any;
+
+/** 64 KiB: one read takes a whole burst of small messages, and large payloads in few reads. */
+const readBufferBytes = 64 * 1024;
+
+class DenoTransport implements Transport {
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #writing: Promise<void> | undefined;
+  #reading: Promise<void>;
+  #paused = false;
+  #resumeReading: (() => void) | undefined;
+  #closeRequested = false;
+  #closed = false;
+
+  constructor(readonly conn: DenoConn, readonly handlers: TransportHandlers, readonly where: string) {
+    this.#reading = this.#readLoop();
+  }
+
+  get pendingWriteBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#closed || this.#closeRequested || bytes.length === 0) return;
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    this.#writing ??= this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    try {
+      while (this.#pending.length > 0 && !this.#closed) {
+        const chunk = this.#pending.length === 1 ? this.#pending[0] : concat(this.#pending);
+        this.#pending = [];
+        let offset = 0;
+        while (offset < chunk.length) {
+          const written: number = await this.conn.write(chunk.subarray(offset));
+          offset += written;
+          this.#pendingBytes -= written;
+        }
+      }
+    } catch (error) {
+      this.#finish(new ConnectionError(`write to ${this.where} failed: ${(error as Error).message}`, { cause: error }));
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const buffer = new Uint8Array(readBufferBytes);
+    let failure: Error | undefined;
+    try {
+      for (;;) {
+        if (this.#paused) await new Promise<void>((resolve) => (this.#resumeReading = resolve));
+        if (this.#closeRequested) break;
+        const count: number | null = await this.conn.read(buffer);
+        if (count === null) {
+          failure = new ConnectionError(`the server at ${this.where} closed the connection`);
+          break;
+        }
+        this.handlers.onData(buffer.subarray(0, count));
+      }
+    } catch (error) {
+      failure = new ConnectionError(`read from ${this.where} failed: ${(error as Error).message}`, { cause: error });
+    }
+    this.#finish(failure);
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    const resume = this.#resumeReading;
+    this.#resumeReading = undefined;
+    resume?.();
+  }
+
+  #finish(error: Error | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by the peer or by close(): nothing left to release.
+    }
+    this.resume(); // a paused read loop must wake up to see the end
+    this.handlers.onClose(this.#closeRequested ? undefined : error);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#closed && !this.#closeRequested) {
+      this.#closeRequested = true;
+      try {
+        this.conn.close(); // interrupts a pending read(); the read loop then finishes
+      } catch {
+        // Already closed.
+      }
+      this.resume();
+    }
+    await this.#reading;
+    await this.#writing;
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+export async function openTransport(target: TransportTarget, handlers: TransportHandlers): Promise<Transport> {
+  const where = describeEndpoint(target.endpoint);
+  const { endpoint, tls } = target;
+  if (tls?.rejectUnauthorized === false) {
+    throw new InvalidArgumentError("tls.rejectUnauthorized = false is not available on Deno: pass tls.ca instead");
+  }
+  let conn: DenoConn;
+  try {
+    if (endpoint.kind === "unix") conn = await Deno.connect({ transport: "unix", path: endpoint.path });
+    else if (tls === undefined) conn = await Deno.connect({ hostname: endpoint.host, port: endpoint.port });
+    else {
+      conn = await Deno.connectTls({
+        hostname: endpoint.host,
+        port: endpoint.port,
+        caCerts: tls.ca === undefined ? undefined : [tls.ca].flat(),
+        cert: tls.cert,
+        key: tls.key,
+      });
+      try {
+        await conn.handshake(); // surface certificate errors here, not on the first read
+      } catch (error) {
+        conn.close();
+        throw error;
+      }
+    }
+  } catch (error) {
+    throw new ConnectionError(`could not connect to ${where}: ${(error as Error).message}`, { cause: error });
+  }
+  if (endpoint.kind !== "unix") conn.setNoDelay?.(true);
+  return new DenoTransport(conn, handlers, where);
+}

@@ -1,0 +1,48 @@
+// The one small interface both socket implementations (bun.ts, deno.ts) provide, so the client never
+// knows which runtime it runs on. Rule: runtime-specific code lives only in bun.ts and deno.ts, and the
+// one matching the current runtime is imported lazily (the other runtime's globals never load).
+import type { Endpoint, TlsOptions } from "../options.ts";
+
+export interface TransportHandlers {
+  /** One received chunk. Called in order; the bytes may be reused after the call returns. */
+  onData(chunk: Uint8Array): void;
+  /** The socket closed (by the peer, an error, or close()). Called exactly once. */
+  onClose(error: Error | undefined): void;
+}
+
+export interface TransportTarget {
+  endpoint: Endpoint;
+  tls: TlsOptions | undefined;
+}
+
+export interface Transport {
+  /** Queues bytes; the transport keeps whatever the socket does not take and writes it when it can. */
+  write(bytes: Uint8Array): void;
+  /** Stops reading (TCP backpressure then reaches the server). Idempotent. */
+  pause(): void;
+  resume(): void;
+  /** Bytes accepted by write() that the socket has not taken yet. */
+  readonly pendingWriteBytes: number;
+  /** Closes the socket; resolves once it is closed and no read is in flight. Idempotent. */
+  close(): Promise<void>;
+}
+
+export type OpenTransport = (target: TransportTarget, handlers: TransportHandlers) => Promise<Transport>;
+
+declare const Bun: unknown;
+
+let opener: Promise<OpenTransport> | undefined;
+
+/** Opens a socket with the current runtime's implementation. Rejects with ConnectionError. */
+export async function openTransport(target: TransportTarget, handlers: TransportHandlers): Promise<Transport> {
+  opener ??= typeof Bun !== "undefined"
+    ? import("./bun.ts").then((module) => module.openTransport)
+    : import("./deno.ts").then((module) => module.openTransport);
+  return (await opener)(target, handlers);
+}
+
+/** "127.0.0.1:6379" or "/tmp/redis.sock", for error messages. */
+export function describeEndpoint(endpoint: Endpoint): string {
+  if (endpoint.kind === "unix") return endpoint.path;
+  return endpoint.host.includes(":") ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+}
