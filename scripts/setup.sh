@@ -33,8 +33,10 @@ fi
 # --- Bun and Deno (npm) -----------------------------------------------------------------------
 lock_stamp="node_modules/.pushwire-lock"
 if [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ] || ! cmp -s package-lock.json "$lock_stamp"; then
-  log "installing npm devDependencies (bun, deno, ...) with npm ci"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install` (not `npm ci`): npm 11 leaves deno's other-platform optional packages out of the
+  # lock and then `npm ci` refuses it as "out of sync"; `npm install` honours the lock as it is.
+  log "installing npm devDependencies (bun, deno, ...) from package-lock.json"
+  npm install --no-audit --no-fund --loglevel=error >&2
   cp package-lock.json "$lock_stamp"
 fi
 

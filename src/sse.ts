@@ -1,0 +1,495 @@
+// sse(): one pushwire Subscription streamed to one HTTP client as Server-Sent Events, as a web
+// `Response` (works unchanged in Bun.serve and Deno.serve: only Response/ReadableStream are used).
+// Rule: whatever happens — the client leaves, stalls, or the subscription ends — the stream ends
+// exactly once (`#finish`), the subscription is released (`unsubscribe()`, so the client's refcount
+// drops the server subscription with its last local listener), timers stop, and memory held for a
+// slow client stays under `maxQueuedBytes` + `highWaterMarkBytes`.
+//
+// Flow: the subscription is read eagerly (so its own buffer never backs up into the shared socket
+// reader), each message is encoded at once into bytes, put in this stream's bounded EventQueue, and
+// moved into the ReadableStream only while the stream wants more (`desiredSize > 0`, counted in
+// bytes). The HTTP server pulls as the socket drains; when it stops pulling the queue fills and the
+// `slowClient` policy applies to this stream alone.
+//
+// Events the browser receives (all names are listenable with `addEventListener`):
+//   <message>     id: <n>, optional event: (option `event`), data: the payload (text or base64)
+//   dropped       data: {"count": n, "total": n} — n messages were dropped before the next event
+//                 (by this stream's queue or by the subscription's own buffer)
+//   disconnected  data: {"at": ms, "error"?: string} — the client lost the server; messages may be lost
+//   reconnected   data: {"at": ms, "downtimeMs": n} — back; messages published meanwhile are lost, so
+//                 refetch state if it matters
+//   invalid-utf8  data: {"channel": s, "base64": s} — text mode met a payload that is not UTF-8
+//                 (see `invalidText`); ids still count it, nothing is decoded lossily
+// Line breaks: CRLF and CR in a text payload arrive as LF (the format cannot carry CR in data); use
+// `encoding: "base64"` for exact bytes. Runtime notes: Bun.serve closes a connection idle for
+// `idleTimeout` seconds (default 10, an open SSE response included): keep `heartbeatMs` below it, or
+// raise `idleTimeout` / call `server.timeout(req, 0)`. Deno's fetch() (as a client) keeps the
+// connection open on abort() once its body was read from; cancel the body reader too.
+import { InvalidArgumentError, OverflowError } from "./errors.ts";
+import { decodeUtf8Strict, encodeComment, encodeEvent, encodeRetry, escapeEventName, toBase64 } from "./sse/encode.ts";
+import { EventQueue, type QueuedEvent } from "./sse/queue.ts";
+
+export { encodeComment, encodeEvent, type SSEEventFields } from "./sse/encode.ts";
+
+/**
+ * What sse() needs from a message: the fields of pushwire's `Message` (src/frame.ts) it reads. Kept
+ * structural so this module depends on the ARCHITECTURE contract, not on the client's files.
+ */
+export interface SSEMessage {
+  readonly kind: string;
+  readonly channel: string;
+  readonly pattern?: string | undefined;
+  readonly data: Uint8Array;
+}
+
+/** Mirrors `LifecycleEvent` of src/subscription.ts (docs/ARCHITECTURE.md). */
+export type SSELifecycleEvent =
+  | { type: "disconnected"; at: number; error?: Error }
+  | { type: "reconnected"; at: number; downtimeMs: number }
+  | { type: "dropped"; at: number; count: number }
+  | { type: "end"; at: number; error?: Error };
+
+/** What sse() needs from a Subscription (a pushwire `Subscription` satisfies it). */
+export interface SSESubscription<M extends SSEMessage = SSEMessage> extends AsyncIterable<M> {
+  unsubscribe(): Promise<void>;
+  onEvent(listener: (event: SSELifecycleEvent) => void): () => void;
+}
+
+export type SSESource<M extends SSEMessage = SSEMessage> = SSESubscription<M> | Promise<SSESubscription<M>>;
+
+export interface SSESerialized {
+  event?: string;
+  data: string;
+  /** Replaces the stream's counter for this event (the counter still advances). */
+  id?: string;
+}
+
+export interface SSEOptions<M extends SSEMessage = SSEMessage> {
+  /** Usually `req.signal`: when it aborts (client gone) the stream ends and the subscription is released. */
+  signal?: AbortSignal;
+  /** `event:` field: the message kind, its channel (CR, LF, % percent-escaped), a function, or none (default: the browser's "message"). */
+  event?: "kind" | "channel" | ((message: M) => string | undefined);
+  /** Payload as UTF-8 text (default) or base64 of the exact bytes. */
+  encoding?: "text" | "base64";
+  /** Text mode, payload not valid UTF-8: send an `invalid-utf8` event carrying base64 (default), or close the stream with an error. */
+  invalidText?: "event" | "close";
+  /** Full control of an event; replaces `event`/`encoding`. Throwing (or CR/LF in event/id) ends the stream with that error. */
+  serialize?: (message: M) => SSESerialized;
+  /** Comment sent when nothing else is waiting, every this many ms (default 15000; 0 = off). */
+  heartbeatMs?: number;
+  /** `retry:` hint sent first: how long the browser waits before reconnecting. */
+  retryMs?: number;
+  /** The request's `Last-Event-ID` header: when it is an integer, ids continue after it. */
+  lastEventId?: string | null;
+  /** Bytes the ReadableStream itself may hold before we stop enqueueing (default 64 KiB). */
+  highWaterMarkBytes?: number;
+  /** Events this stream may queue for a slow client (default 1024). */
+  maxQueuedEvents?: number;
+  /** Encoded bytes this stream may queue for a slow client (default 256 KiB). */
+  maxQueuedBytes?: number;
+  /** Over either limit: drop the oldest messages and send `event: dropped` (default), or close the stream. */
+  slowClient?: "drop-oldest" | "close";
+  /** Extra response headers (they may override the defaults, e.g. to add CORS). */
+  headers?: HeadersInit;
+  /** Called once, after the stream ended and the subscription was released. */
+  onClose?: (stats: SSEStats) => void;
+}
+
+export type SSECloseReason =
+  | "aborted" //      options.signal aborted
+  | "cancelled" //    the HTTP server cancelled the body (client disconnected)
+  | "write-failed" // enqueue threw
+  | "ended" //        the subscription finished without error (unsubscribed elsewhere, client closed)
+  | "error" //        the source failed, the subscription ended with an error, or serialize/event threw
+  | "slow-client" //  queue over its limit with slowClient: "close"
+  | "closed"; //      SSEStream.close()
+
+export interface SSEStats {
+  /** Message events handed to the response body (`invalid-utf8` fallbacks included). */
+  sent: number;
+  /** Messages this client will never see: this stream's queue drops plus the subscription's reported drops. */
+  dropped: number;
+  /** Text-mode payloads that were not valid UTF-8. */
+  invalidText: number;
+  /** Heartbeat comments sent. */
+  heartbeats: number;
+  /** Bytes handed to the response body (everything: events, comments, control events). */
+  bytes: number;
+  /** Events / bytes waiting in this stream's queue now. */
+  queuedEvents: number;
+  queuedBytes: number;
+  /** Highest queuedBytes seen after each trim (never above maxQueuedBytes). */
+  peakQueuedBytes: number;
+  /** Why the stream ended; undefined while it runs. */
+  closeReason: SSECloseReason | undefined;
+}
+
+/** The handle behind sse(): the Response plus live stats and a server-side close. */
+export interface SSEStream {
+  readonly response: Response;
+  stats(): SSEStats;
+  /** Ends the stream from the server side: queued events are still written, then the body ends. */
+  close(): void;
+  /** Resolves once the stream ended and the subscription was released (same stats as `onClose`). */
+  readonly done: Promise<SSEStats>;
+}
+
+const defaults = {
+  heartbeatMs: 15_000,
+  highWaterMarkBytes: 64 * 1024,
+  maxQueuedEvents: 1024,
+  maxQueuedBytes: 256 * 1024,
+} as const;
+
+const encoder = new TextEncoder();
+
+/**
+ * A Server-Sent Events response for one HTTP client. `source` is a Subscription or a promise of one
+ * (so `sse(client.subscribe(room), { signal: req.signal })` works); ownership passes to the stream,
+ * which calls `unsubscribe()` when it ends.
+ */
+export function sse<M extends SSEMessage>(source: SSESource<M>, options: SSEOptions<M> = {}): Response {
+  return openSSE(source, options).response;
+}
+
+/** Like sse(), but also returns live stats, close() and a done promise. */
+export function openSSE<M extends SSEMessage>(source: SSESource<M>, options: SSEOptions<M> = {}): SSEStream {
+  return new EventStream(source, options);
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new InvalidArgumentError(`sse: ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${value}`);
+  }
+  return value;
+}
+
+function firstIdAfter(lastEventId: string | null | undefined): number {
+  if (lastEventId === undefined || lastEventId === null || !/^\d{1,15}$/.test(lastEventId)) return 1;
+  return Number(lastEventId) + 1;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+class EventStream<M extends SSEMessage> implements SSEStream {
+  readonly response: Response;
+  readonly done: Promise<SSEStats>;
+  readonly #options: SSEOptions<M>;
+  readonly #queue: EventQueue;
+  readonly #slowClient: "drop-oldest" | "close";
+  readonly #source: Promise<SSESubscription<M> | undefined>;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #controllerDone = false;
+  #ending = false;
+  #nextId: number;
+  #pendingDropped = 0;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #removeLifecycle: (() => void) | undefined;
+  #resolveDone!: (stats: SSEStats) => void;
+  #closeReason: SSECloseReason | undefined;
+  #counters = { sent: 0, dropped: 0, invalidText: 0, heartbeats: 0, bytes: 0, peakQueuedBytes: 0 };
+
+  constructor(source: SSESource<M>, options: SSEOptions<M>) {
+    this.#options = options;
+    const heartbeatMs = positiveInteger("heartbeatMs", options.heartbeatMs, defaults.heartbeatMs, true);
+    const highWaterMark = positiveInteger("highWaterMarkBytes", options.highWaterMarkBytes, defaults.highWaterMarkBytes);
+    this.#queue = new EventQueue(
+      positiveInteger("maxQueuedEvents", options.maxQueuedEvents, defaults.maxQueuedEvents),
+      positiveInteger("maxQueuedBytes", options.maxQueuedBytes, defaults.maxQueuedBytes),
+    );
+    this.#slowClient = options.slowClient ?? "drop-oldest";
+    if (this.#slowClient !== "drop-oldest" && this.#slowClient !== "close") {
+      throw new InvalidArgumentError(`sse: slowClient must be "drop-oldest" or "close", got ${this.#slowClient}`);
+    }
+    const opening = ": pushwire\n" + (options.retryMs !== undefined ? encodeRetry(options.retryMs) : "") + "\n";
+    this.#nextId = firstIdAfter(options.lastEventId);
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller;
+          this.#enqueue(encoder.encode(opening));
+        },
+        pull: () => this.#flush(),
+        cancel: () => {
+          this.#controllerDone = true;
+          this.#finish("cancelled");
+        },
+      },
+      { highWaterMark, size: (chunk) => chunk.byteLength },
+    );
+    this.response = new Response(body, { status: 200, headers: responseHeaders(options.headers) });
+    // A rejected source ends the stream; the handled promise never rejects.
+    this.#source = Promise.resolve(source).then(
+      (subscription) => subscription,
+      (error) => {
+        this.#finish("error", error);
+        return undefined;
+      },
+    );
+    // A subscription given directly is watched at once, so no lifecycle event slips by before #run.
+    if (!isPromiseLike(source)) this.#removeLifecycle = source.onEvent(this.#onLifecycle);
+    const signal = options.signal;
+    if (signal?.aborted) this.#finish("aborted");
+    else signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (heartbeatMs > 0 && this.#closeReason === undefined) {
+      this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
+    }
+    void this.#run();
+  }
+
+  stats(): SSEStats {
+    return {
+      ...this.#counters,
+      queuedEvents: this.#queue.length,
+      queuedBytes: this.#queue.bytes,
+      closeReason: this.#closeReason,
+    };
+  }
+
+  close(): void {
+    this.#finish("closed");
+  }
+
+  #onAbort = (): void => this.#finish("aborted");
+
+  async #run(): Promise<void> {
+    const subscription = await this.#source;
+    if (subscription === undefined || this.#closeReason !== undefined) return;
+    this.#removeLifecycle ??= subscription.onEvent(this.#onLifecycle);
+    const iterator = subscription[Symbol.asyncIterator]();
+    try {
+      while (this.#closeReason === undefined) {
+        const step = await iterator.next();
+        if (step.done || this.#closeReason !== undefined) break;
+        this.#offerMessage(step.value);
+      }
+      this.#finish("ended");
+    } catch (error) {
+      this.#finish("error", error);
+    }
+  }
+
+  #onLifecycle = (event: SSELifecycleEvent): void => {
+    switch (event.type) {
+      case "disconnected": {
+        const data = event.error ? { at: event.at, error: errorText(event.error) } : { at: event.at };
+        this.#offerControl("disconnected", data);
+        return;
+      }
+      case "reconnected":
+        this.#offerControl("reconnected", { at: event.at, downtimeMs: event.downtimeMs });
+        return;
+      case "dropped":
+        this.#pendingDropped += event.count;
+        this.#counters.dropped += event.count;
+        this.#flush();
+        return;
+      case "end":
+        // Without an error the iterator finishes too and `#run` ends the stream after the last message.
+        if (event.error) this.#finish("error", event.error);
+        return;
+    }
+  };
+
+  #offerMessage(message: M): void {
+    const id = String(this.#nextId++);
+    let text: string;
+    try {
+      text = this.#encodeMessage(message, id);
+    } catch (error) {
+      this.#finish("error", error);
+      return;
+    }
+    this.#offer({ bytes: encoder.encode(text), control: false });
+  }
+
+  #encodeMessage(message: M, id: string): string {
+    const options = this.#options;
+    if (options.serialize) {
+      const out = options.serialize(message);
+      return encodeEvent({ event: out.event, data: out.data, id: out.id ?? id });
+    }
+    const event = this.#eventName(message);
+    if (options.encoding === "base64") return encodeEvent({ event, id, data: toBase64(message.data) });
+    const text = decodeUtf8Strict(message.data);
+    if (text !== undefined) return encodeEvent({ event, id, data: text });
+    this.#counters.invalidText++;
+    if (options.invalidText === "close") {
+      throw new TypeError(`sse: payload on ${JSON.stringify(message.channel)} is not valid UTF-8 (invalidText: "close")`);
+    }
+    const data = JSON.stringify({ channel: message.channel, base64: toBase64(message.data) });
+    return encodeEvent({ event: "invalid-utf8", id, data });
+  }
+
+  #eventName(message: M): string | undefined {
+    const event = this.#options.event;
+    if (event === undefined) return undefined;
+    if (event === "kind") return message.kind;
+    if (event === "channel") return escapeEventName(message.channel);
+    return event(message);
+  }
+
+  #offerControl(event: string, data: unknown): void {
+    this.#offer({ bytes: encoder.encode(encodeEvent({ event, data: JSON.stringify(data) })), control: true });
+  }
+
+  #offer(event: QueuedEvent): void {
+    if (this.#closeReason !== undefined) return;
+    this.#queue.push(event);
+    this.#flush();
+    if (this.#queue.overLimit) {
+      if (this.#slowClient === "close") {
+        const error = new OverflowError(
+          `sse: client too slow (${this.#queue.length} events, ${this.#queue.bytes} bytes queued; ` +
+            `limits ${this.#queue.maxEvents} events, ${this.#queue.maxBytes} bytes): closing the stream`,
+        );
+        this.#finish("slow-client", error);
+        return;
+      }
+      const dropped = this.#queue.trim();
+      this.#pendingDropped += dropped;
+      this.#counters.dropped += dropped;
+    }
+    if (this.#queue.bytes > this.#counters.peakQueuedBytes) this.#counters.peakQueuedBytes = this.#queue.bytes;
+  }
+
+  /** Moves queued events into the body while it wants more; the only writer besides the heartbeat. */
+  #flush(): void {
+    if (this.#controllerDone) return;
+    let budget = this.#controller.desiredSize ?? 0;
+    while (budget > 0) {
+      const chunk = this.#takeChunk(budget);
+      if (chunk === undefined) break;
+      if (!this.#enqueue(chunk)) return;
+      budget = this.#controller.desiredSize ?? 0;
+    }
+    if (this.#ending && this.#queue.empty && this.#pendingDropped === 0) this.#closeController();
+  }
+
+  /** Up to `budget` bytes of waiting events (at least one event) as one chunk; undefined when none. */
+  #takeChunk(budget: number): Uint8Array | undefined {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    while (length < budget) {
+      let bytes: Uint8Array;
+      if (!this.#queue.nextIsFront && this.#pendingDropped > 0) {
+        // The gap is just before the current head (drops always take the oldest), so say so here.
+        const data = JSON.stringify({ count: this.#pendingDropped, total: this.#counters.dropped });
+        bytes = encoder.encode(encodeEvent({ event: "dropped", data }));
+        this.#pendingDropped = 0;
+      } else {
+        const event = this.#queue.shift();
+        if (event === undefined) break;
+        if (!event.control) this.#counters.sent++;
+        bytes = event.bytes;
+      }
+      parts.push(bytes);
+      length += bytes.byteLength;
+    }
+    if (parts.length <= 1) return parts[0];
+    const chunk = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      chunk.set(part, offset);
+      offset += part.byteLength;
+    }
+    return chunk;
+  }
+
+  #enqueue(chunk: Uint8Array): boolean {
+    try {
+      this.#controller.enqueue(chunk);
+    } catch {
+      this.#controllerDone = true;
+      this.#finish("write-failed");
+      return false;
+    }
+    this.#counters.bytes += chunk.byteLength;
+    return true;
+  }
+
+  #beat(): void {
+    if (this.#controllerDone || !this.#queue.empty || this.#pendingDropped > 0) return;
+    if ((this.#controller.desiredSize ?? 0) <= 0) return;
+    if (this.#enqueue(encoder.encode(encodeComment("heartbeat")))) this.#counters.heartbeats++;
+  }
+
+  #closeController(): void {
+    if (this.#controllerDone) return;
+    this.#controllerDone = true;
+    try {
+      this.#controller.close();
+    } catch {
+      // Already closed or errored by the runtime: nothing left to end.
+    }
+  }
+
+  #errorController(error: unknown): void {
+    if (this.#controllerDone) return;
+    this.#controllerDone = true;
+    this.#queue.clear();
+    try {
+      this.#controller.error(error);
+    } catch {
+      // Already closed or errored by the runtime.
+    }
+  }
+
+  /** The one way a stream ends: idempotent; releases the subscription, timers and listeners. */
+  #finish(reason: SSECloseReason, error?: unknown): void {
+    if (this.#closeReason !== undefined) return;
+    this.#closeReason = reason;
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+    this.#removeLifecycle?.();
+    this.#removeLifecycle = undefined;
+    if (reason === "error" || reason === "slow-client") {
+      this.#errorController(error);
+    } else if (reason === "ended" || reason === "closed") {
+      // Graceful: what is queued is still written, then the body ends (see #flush).
+      this.#ending = true;
+      this.#flush();
+    } else {
+      // The client is gone: nothing queued can reach it.
+      this.#queue.clear();
+      this.#pendingDropped = 0;
+      this.#closeController();
+    }
+    void this.#release();
+  }
+
+  async #release(): Promise<void> {
+    const subscription = await this.#source;
+    try {
+      await subscription?.unsubscribe();
+    } catch {
+      // Already closed (client closed, connection lost): the server subscription is gone with it.
+    }
+    const stats = this.stats();
+    try {
+      this.#options.onClose?.(stats);
+    } finally {
+      this.#resolveDone(stats);
+    }
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
+}
+
+function responseHeaders(extra: HeadersInit | undefined): Headers {
+  const headers = new Headers({
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    "x-accel-buffering": "no",
+    "connection": "keep-alive",
+  });
+  if (extra !== undefined) new Headers(extra).forEach((value, name) => headers.set(name, value));
+  return headers;
+}
