@@ -28,4 +28,5 @@ export {
 export type { PushwireErrorCode } from "./src/errors.ts";
 export { nativeMemory } from "./src/native/parser.ts";
 export type { NativeStats, ParserLimits } from "./src/native/parser.ts";
-export { sse } from "./src/sse.ts";
+export { openSSE, sse } from "./src/sse.ts";
+export type { SSECloseReason, SSEOptions, SSEStats, SSEStream } from "./src/sse.ts";

@@ -91,6 +91,7 @@ typedef uint32_t pw_kind;
 #define PW_DEFAULT_MAX_AGGREGATE_LENGTH 16777216u   /* elements announced by one aggregate      */
 #define PW_DEFAULT_MAX_QUEUED_BYTES 1073741824u     /* 1 GiB: buffered input + live messages    */
 #define PW_DEFAULT_MAX_INTERNED_NAMES 4096u         /* distinct channel/pattern names given ids */
+#define PW_MAX_INTERNED_NAME_LENGTH 1024u           /* longer names get id 0 (not an option)    */
 
 /* Parser option flags. */
 #define PW_OPTION_RESP2_PUSH_ARRAYS 1u /* classify top-level RESP2 arrays whose first element is
