@@ -60,12 +60,13 @@ count "bun test" "${bun_passed:-0}" "${bun_failed:-0}"
 deno_log="$log_dir/deno.log"
 deno test -A --no-check --quiet "$test_root" >"$deno_log" 2>&1
 deno_status=$?
-deno_summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$deno_log" | tail -1)
+# Deno colours its summary even with NO_COLOR when it thinks it writes to a terminal: strip ANSI codes.
+deno_summary=$(sed 's/\x1b\[[0-9;]*m//g' "$deno_log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -1)
 deno_passed=$(echo "$deno_summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
 deno_failed=$(echo "$deno_summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
 [ "$deno_status" -ne 0 ] && [ "${deno_failed:-0}" -eq 0 ] && deno_failed=1
 count "deno test" "${deno_passed:-0}" "${deno_failed:-0}"
-[ "$deno_status" -ne 0 ] && grep -E 'FAILED|=> |error:' "$deno_log" | head -40
+[ "$deno_status" -ne 0 ] && sed 's/\x1b\[[0-9;]*m//g' "$deno_log" | grep -E 'FAILED|=> |error:' | head -40
 
 # --- Benchmarks, short mode ------------------------------------------------------------------------------
 if [ -z "$filter" ] && [ -z "${PUSHWIRE_SKIP_BENCH:-}" ] && [ -x scripts/bench.sh ]; then
