@@ -30,3 +30,6 @@ export { nativeMemory } from "./src/native/parser.ts";
 export type { NativeStats, ParserLimits } from "./src/native/parser.ts";
 export { openSSE, sse } from "./src/sse.ts";
 export type { SSECloseReason, SSEOptions, SSEStats, SSEStream } from "./src/sse.ts";
+export { ClusterClient, connectCluster } from "./src/cluster/cluster_client.ts";
+export type { ClusterOptions, ClusterStats } from "./src/cluster/cluster_client.ts";
+export type { ClusterNode, SlotRange, TopologySnapshot } from "./src/cluster/topology.ts";

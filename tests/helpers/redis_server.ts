@@ -69,9 +69,12 @@ export class RedisServer {
         throw new Error(`redis-server exited early (port ${this.port}): ${stderr.trim()}`);
       }
       try {
-        const connection = await RawConnection.connect(this.port, this.host);
-        await connection.close();
-        return;
+        // The port is random: make sure the server answering is the process we started, not
+        // another test's server that happened to take the same port first.
+        const info = await rawCommand(this.port, "INFO", "server");
+        const text = info instanceof Uint8Array ? new TextDecoder().decode(info) : String(info);
+        if (text.includes(`process_id:${child.pid}\r\n`)) return;
+        throw new Error(`port ${this.port} answered by another process`);
       } catch {
         if (Date.now() > deadline) throw new Error(`redis-server did not accept on ${this.port}: ${stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 20));

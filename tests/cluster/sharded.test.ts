@@ -1,0 +1,155 @@
+// Method: a real 3-primary Redis Cluster (tests/helpers/redis_cluster.ts, started once for this file)
+// and the real ClusterClient over real node Clients; publishing and inspection also go through the
+// independent raw client where the point is to not trust pushwire. The slot move is a real
+// CLUSTER SETSLOT <slot> NODE <id> on every primary (the slot holds no keys), not a simulation.
+import { assert, runtime, test, waitFor } from "../shim.ts";
+import { RedisCluster } from "../helpers/redis_cluster.ts";
+import { connectCluster, type ClusterClient } from "../../src/cluster/cluster_client.ts";
+import { keySlot, nativeMemory } from "../../src/native/parser.ts";
+import type { LifecycleEvent } from "../../src/subscription.ts";
+import type { Message } from "../../src/frame.ts";
+import { ClosedError, InvalidArgumentError } from "../../src/errors.ts";
+
+// Load libpushwire outside any test (Deno's sanitizer would count the cached library as a leak).
+keySlot("load");
+const cluster = await RedisCluster.start({ primaries: 3 });
+const fastRetries = { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 30 };
+
+async function withClient(fn: (client: ClusterClient) => Promise<void>): Promise<void> {
+  const client = await connectCluster(cluster.urls.slice(0, 1), { reconnect: fastRetries });
+  try {
+    await fn(client);
+  } finally {
+    await client.close();
+  }
+  assert.equal(nativeMemory().liveBytes, 0);
+  assert.equal(nativeMemory().openParsers, 0);
+}
+
+test(`cluster: topology() is plain data covering every slot on 3 primaries (${runtime})`, () =>
+  withClient(async (client) => {
+    const topology = client.topology();
+    assert.equal(topology.source, "CLUSTER SHARDS");
+    assert.equal(new Set(topology.slots.map((range) => range.primary)).size, 3);
+    assert.equal(topology.slots.reduce((sum, range) => sum + range.end - range.start + 1, 0), 16_384);
+    assert.equal(topology.nodes.filter((node) => node.role === "primary").length, 3);
+    assert.deepEqual(JSON.parse(JSON.stringify(topology)), topology);
+  }));
+
+test(`cluster: 100 shard channels over many slots all deliver; spublish returns 1 (${runtime})`, () =>
+  withClient(async (client) => {
+    const channels = Array.from({ length: 100 }, (_, index) => `shard-${index}`);
+    const owners = new Set<string>();
+    for (const channel of channels) owners.add(client.topology().slots.find((range) => keySlot(channel) >= range.start && keySlot(channel) <= range.end)!.primary);
+    assert.equal(owners.size, 3);
+    const subscription = await client.ssubscribe(channels);
+    const received = new Map<string, string>();
+    const reading = (async () => {
+      for await (const message of subscription) {
+        received.set(message.channel, message.text());
+        if (received.size === channels.length) break;
+      }
+    })();
+    const counts = await Promise.all(channels.map((channel) => client.spublish(channel, `hello ${channel}`)));
+    assert.deepEqual(counts, channels.map(() => 1));
+    await reading;
+    for (const channel of channels) assert.equal(received.get(channel), `hello ${channel}`);
+    assert.equal(client.stats().nodes, 3);
+    assert.equal(subscription.closed, true);
+    // Unsubscribed: the servers forget every shard channel.
+    await waitFor(async () => {
+      const numbers = await Promise.all(cluster.servers.map((server) => server.command("PUBSUB", "SHARDNUMSUB", ...channels)));
+      return numbers.every((reply) => (reply as unknown[]).every((value, index) => index % 2 === 0 || value === 0));
+    }, "every shard channel to be unsubscribed");
+  }));
+
+test(`cluster: classic subscribe/psubscribe/publish through one node (${runtime})`, () =>
+  withClient(async (client) => {
+    const got: Message[] = [];
+    const channelSubscription = await client.subscribe("news", (message) => got.push(message));
+    const patternSubscription = await client.psubscribe("news.*", (message) => got.push(message));
+    assert.equal(await client.publish("news", "a"), 1);
+    // PUBLISH on any other node reaches the subscriber too (classic pub/sub is cluster-wide).
+    for (const server of cluster.servers) await server.command("PUBLISH", "news.sport", "b");
+    await waitFor(() => got.length >= 4, "classic messages");
+    assert.deepEqual(got.map((message) => [message.kind, message.channel, message.text()]), [
+      ["message", "news", "a"],
+      ["pmessage", "news.sport", "b"],
+      ["pmessage", "news.sport", "b"],
+      ["pmessage", "news.sport", "b"],
+    ]);
+    await channelSubscription.unsubscribe();
+    await patternSubscription.unsubscribe();
+  }));
+
+test(`cluster: bad arguments are InvalidArgumentError; after close() calls are ClosedError (${runtime})`, async () => {
+  await assert.rejects(connectCluster([]), InvalidArgumentError);
+  await assert.rejects(connectCluster("unix:///tmp/x.sock"), InvalidArgumentError);
+  const client = await connectCluster(cluster.urls, { reconnect: fastRetries });
+  await assert.rejects(client.ssubscribe([]), InvalidArgumentError);
+  await assert.rejects(client.spublish("", "x"), InvalidArgumentError);
+  await client.close();
+  await client.close();
+  await assert.rejects(client.spublish("a", "x"), ClosedError);
+  await assert.rejects(client.ssubscribe("a"), ClosedError);
+  assert.equal(nativeMemory().liveBytes, 0);
+});
+
+test(`cluster: a slot moved to another primary: delivery resumes there within 3 s, no call needed (${runtime})`, () =>
+  withClient(async (client) => {
+    const channel = "migrating{tag}";
+    const other = "steady{other}";
+    const slot = keySlot(channel);
+    const subscription = await client.ssubscribe(channel, other);
+    const events: LifecycleEvent[] = [];
+    subscription.onEvent((event) => events.push(event));
+    const got: string[] = [];
+    const reading = (async () => {
+      for await (const message of subscription) got.push(`${message.channel}:${message.text()}`);
+    })();
+    assert.equal(await client.spublish(channel, "before"), 1);
+    await waitFor(() => got.includes(`${channel}:before`), "the message before the move");
+
+    const owner = await cluster.ownerOf(slot);
+    const target = (await cluster.nodes()).find((node) => node.role === "primary" && node.id !== owner.id)!;
+    const movedAt = Date.now();
+    await cluster.moveSlot(slot, target.id);
+    // Publish straight to the new owner with the raw client until the subscription hears it.
+    await waitFor(async () => {
+      await cluster.command(target.port, "SPUBLISH", channel, "after");
+      return got.includes(`${channel}:after`);
+    }, "delivery from the new owner", 3_000, 50);
+    assert.ok(Date.now() - movedAt < 3_500);
+    assert.deepEqual(events.map((event) => event.type), ["disconnected", "reconnected"]);
+    assert.equal(client.topology().slots.find((range) => slot >= range.start && slot <= range.end)!.primary, `127.0.0.1:${target.port}`);
+    // The other channel never moved and still works; spublish goes to the new owner.
+    assert.equal(await client.spublish(other, "still"), 1);
+    assert.equal(await client.spublish(channel, "again"), 1);
+    await waitFor(() => got.includes(`${other}:still`) && got.includes(`${channel}:again`), "both channels");
+    await subscription.unsubscribe();
+    await reading;
+  }));
+
+test(`cluster: spublish to a stale owner follows MOVED (${runtime})`, () =>
+  withClient(async (client) => {
+    const channel = "stale{owner}";
+    const slot = keySlot(channel);
+    const owner = await cluster.ownerOf(slot);
+    const target = (await cluster.nodes()).find((node) => node.role === "primary" && node.id !== owner.id)!;
+    const subscriber = await connectCluster(cluster.urls, { reconnect: fastRetries, topologyRefreshMs: 0 });
+    try {
+      assert.equal(await client.spublish(channel, "warm"), 0); // opens the node client of the owner
+      await cluster.moveSlot(slot, target.id);
+      const before = client.stats().redirections;
+      assert.equal(await client.spublish(channel, "x"), 0);
+      assert.ok(client.stats().redirections > before);
+    } finally {
+      await subscriber.close();
+    }
+  }));
+
+// Sanitizers off with a reason: the cluster is started once at module level (DESIGN: one cluster per
+// file), and Deno counts stopping processes started before a test as that test's leak.
+test(`cluster: teardown (${runtime})`, async () => {
+  await cluster.stop();
+}, { sanitize: false });

@@ -1,0 +1,255 @@
+// A real Redis Cluster for TESTS ONLY: N `redis-server --cluster-enabled yes` processes on random
+// loopback ports, joined with `redis-cli --cluster create`, torn down by the PIDs we started.
+// Rule: one cluster per test file (creating one costs ~2 s); tests that break it (kill, failover)
+// run last in their file or use their own cluster.
+import { spawn } from "node:child_process";
+import { RedisServer } from "./redis_server.ts";
+import { asText, RawConnection, RawError, type RawValue } from "./raw_resp.ts";
+
+export interface RedisClusterOptions {
+  /** Primaries (at least 3: redis-cli refuses fewer). */
+  primaries?: number;
+  /** Replicas per primary. */
+  replicasPerPrimary?: number;
+  /** --cluster-node-timeout (ms): how fast a dead primary is failed over. */
+  nodeTimeoutMs?: number;
+}
+
+export interface ClusterNodeInfo {
+  id: string;
+  port: number;
+  role: "primary" | "replica";
+  /** Node id of the primary, for replicas. */
+  primaryId: string | undefined;
+  /** Slot ranges [start, end] (inclusive), primaries only. */
+  slots: [number, number][];
+}
+
+// Cluster bus port = port + 10000, and both must be < 65536.
+const minimumPort = 20_000;
+const portSpan = 30_000;
+
+export class RedisCluster {
+  readonly host = "127.0.0.1";
+
+  private constructor(readonly servers: RedisServer[], readonly replicasPerPrimary: number) {}
+
+  /** Seed URLs: every node. */
+  get urls(): string[] {
+    return this.servers.map((server) => server.url);
+  }
+
+  static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+    const primaries = options.primaries ?? 3;
+    const replicasPerPrimary = options.replicasPerPrimary ?? 0;
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? 1_000;
+    const total = primaries * (1 + replicasPerPrimary);
+    const servers: RedisServer[] = [];
+    const cluster = new RedisCluster(servers, replicasPerPrimary);
+    try {
+      const usedPorts = new Set<number>();
+      for (let index = 0; index < total; index++) servers.push(await startNode(usedPorts, nodeTimeoutMs));
+      await runRedisCli([
+        "--cluster", "create", ...servers.map((server) => `${server.host}:${server.port}`),
+        "--cluster-replicas", String(replicasPerPrimary), "--cluster-yes",
+      ]);
+      await cluster.waitUntilHealthy();
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  /** The server listening on `port`. */
+  server(port: number): RedisServer {
+    const server = this.servers.find((candidate) => candidate.port === port);
+    if (!server) throw new Error(`no cluster node on port ${port}`);
+    return server;
+  }
+
+  /** Runs a command on the node at `port` (fresh connection). */
+  command(port: number, ...args: (string | Uint8Array | number)[]): Promise<RawValue> {
+    return this.server(port).command(...args);
+  }
+
+  /** Nodes as a live node sees them (CLUSTER NODES), skipping failed/handshake entries. */
+  async nodes(fromPort?: number): Promise<ClusterNodeInfo[]> {
+    const port = fromPort ?? (await this.#livePort());
+    const reply = await this.command(port, "CLUSTER", "NODES");
+    if (reply instanceof RawError) throw reply;
+    const nodes: ClusterNodeInfo[] = [];
+    for (const line of String(asText(reply)).trim().split("\n")) {
+      const fields = line.split(" ");
+      const flags = fields[2].split(",");
+      if (flags.includes("fail") || flags.includes("handshake") || flags.includes("noaddr")) continue;
+      const slots: [number, number][] = [];
+      for (const field of fields.slice(8)) {
+        if (field.startsWith("[")) continue; // migrating/importing markers
+        const [start, end] = field.split("-").map(Number);
+        slots.push([start, end ?? start]);
+      }
+      nodes.push({
+        id: fields[0],
+        port: Number(fields[1].split("@")[0].split(":").at(-1)),
+        role: flags.includes("master") ? "primary" : "replica",
+        primaryId: fields[3] === "-" ? undefined : fields[3],
+        slots,
+      });
+    }
+    return nodes;
+  }
+
+  /** The primary that owns `slot`, as the node at `fromPort` (or any live node) sees it. */
+  async ownerOf(slot: number, fromPort?: number): Promise<ClusterNodeInfo> {
+    const owner = (await this.nodes(fromPort)).find((node) =>
+      node.role === "primary" && node.slots.some(([start, end]) => slot >= start && slot <= end)
+    );
+    if (!owner) throw new Error(`no primary owns slot ${slot}`);
+    return owner;
+  }
+
+  /**
+   * Moves an empty slot to the primary `targetId`: CLUSTER SETSLOT <slot> NODE <id> on every live
+   * primary (target first, as the migration recipe does), then waits until all nodes agree.
+   */
+  async moveSlot(slot: number, targetId: string): Promise<void> {
+    const nodes = await this.nodes();
+    const target = nodes.find((node) => node.id === targetId);
+    if (!target) throw new Error(`no node ${targetId}`);
+    const primaries = nodes.filter((node) => node.role === "primary");
+    const ordered = [target, ...primaries.filter((node) => node.id !== targetId)];
+    for (const node of ordered) {
+      const reply = await this.command(node.port, "CLUSTER", "SETSLOT", slot, "NODE", targetId);
+      if (reply instanceof RawError) throw new Error(`SETSLOT on ${node.port}: ${reply.message}`);
+    }
+    await this.#waitFor(`every node to see slot ${slot} on ${targetId}`, async () => {
+      for (const node of await this.nodes()) {
+        if ((await this.ownerOf(slot, node.port)).id !== targetId) return false;
+      }
+      return true;
+    });
+  }
+
+  /** Waits for cluster_state:ok on every running node and one agreed owner for all 16384 slots. */
+  async waitUntilHealthy(timeoutMs = 15_000): Promise<void> {
+    await this.#waitFor("cluster_state:ok on every node", async () => {
+      for (const server of this.#running()) {
+        const info = await server.command("CLUSTER", "INFO").catch(() => undefined);
+        if (info === undefined || info instanceof RawError) return false;
+        if (!String(asText(info)).includes("cluster_state:ok")) return false;
+      }
+      return true;
+    }, timeoutMs);
+  }
+
+  /** Waits until every replica reports a finished initial sync (master_link_status:up). */
+  async waitForReplicasInSync(timeoutMs = 15_000): Promise<void> {
+    await this.#waitFor("every replica to finish its sync", async () => {
+      for (const node of await this.nodes()) {
+        if (node.role !== "replica") continue;
+        const info = await this.command(node.port, "INFO", "replication");
+        if (!String(asText(info)).includes("master_link_status:up")) return false;
+      }
+      return true;
+    }, timeoutMs);
+  }
+
+  /** Kills (SIGKILL) the node on `port`; it stays down until restarted. */
+  async kill(port: number): Promise<void> {
+    await this.server(port).kill();
+    this.#killed.add(port);
+  }
+
+  /** SIGTERM every node we started, remove their directories. */
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.stop()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  #killed = new Set<number>();
+
+  #running(): RedisServer[] {
+    return this.servers.filter((server) => !this.#killed.has(server.port));
+  }
+
+  async #livePort(): Promise<number> {
+    const running = this.#running();
+    if (running.length === 0) throw new Error("no cluster node is running");
+    return running[0].port;
+  }
+
+  async #waitFor(description: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (await condition()) return;
+      if (Date.now() > deadline) throw new Error(`redis_cluster: timed out after ${timeoutMs} ms waiting for ${description}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function startNode(usedPorts: Set<number>, nodeTimeoutMs: number): Promise<RedisServer> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const port = minimumPort + Math.floor(Math.random() * portSpan);
+    if (usedPorts.has(port) || usedPorts.has(port + 10_000) || usedPorts.has(port - 10_000)) continue;
+    try {
+      // RedisServer gives each node its own --dir; the config file is per port inside it.
+      const server = await RedisServer.start({
+        port,
+        args: [
+          "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`,
+          "--cluster-node-timeout", String(nodeTimeoutMs),
+          // A test kills primaries on purpose; keep the rest serving the slots they own.
+          "--cluster-require-full-coverage", "no",
+        ],
+      });
+      // Another process may own this port (then ours exits a moment later), or our node may exit
+      // because the bus port (port + 10000) is taken: only a node that answers with our PID counts.
+      const info = await server.command("INFO", "server").catch((error) => error);
+      if (!String(asText(info)).includes(`process_id:${server.pid}\r\n`)) {
+        await server.stop();
+        lastError = new Error(`port ${port}: the answering server is not the one we started`);
+        continue;
+      }
+      usedPorts.add(port);
+      return server;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw new Error(`could not start a cluster node: ${lastError}`);
+}
+
+function runRedisCli(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("redis-cli", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const collect = (chunk: Uint8Array) => (output += new TextDecoder().decode(chunk));
+    child.stdout!.on("data", collect);
+    child.stderr!.on("data", collect);
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (code === 0 && !output.includes("[ERR]")) resolve();
+      else reject(new Error(`redis-cli ${args.join(" ")} failed (${code}):\n${output}`));
+    });
+  });
+}
+
+/** Pipelines CLUSTER KEYSLOT for every name on one connection; returns the slots in order. */
+export async function clusterKeySlots(port: number, names: Uint8Array[]): Promise<number[]> {
+  const connection = await RawConnection.connect(port);
+  try {
+    const replies = await connection.pipeline(names.map((name) => ["CLUSTER", "KEYSLOT", name]));
+    return replies.map((reply) => {
+      if (typeof reply !== "number") throw new Error(`CLUSTER KEYSLOT answered ${String(reply)}`);
+      return reply;
+    });
+  } finally {
+    await connection.close();
+  }
+}
