@@ -1,0 +1,140 @@
+// Markdown tables for benchmark results, shared by client.bench.ts (its own run) and summary.ts (a whole
+// scripts/bench.sh run). Rule: report only; the target lines say met/missed and by how much, nothing
+// here fails a run on a number.
+
+export interface ClientResult {
+  runtime: string;
+  library: string;
+  mode: "replay" | "redis" | "latency";
+  payloadBytes: number;
+  messagesPerSecond?: number;
+  megabytesPerSecond?: number;
+  cpuUsPerMessage?: number;
+  subscriberCpuShare?: number;
+  serverCpuShare?: number;
+  publisherCpuShare?: number;
+  dropped?: number;
+  [key: string]: unknown;
+}
+
+const PEERS = new Set(["ioredis", "node-redis", "bun-redis"]);
+
+export function fmt(value: number | undefined, digits = 1): string {
+  return value === undefined || Number.isNaN(value) ? "-" : value.toFixed(digits);
+}
+
+function fastestPeer(group: ClientResult[]): ClientResult | undefined {
+  let best: ClientResult | undefined;
+  for (const result of group) {
+    if (!PEERS.has(result.library)) continue;
+    if (!best || result.messagesPerSecond! > best.messagesPerSecond!) best = result;
+  }
+  return best;
+}
+
+function groupBy(results: ClientResult[]): Map<string, ClientResult[]> {
+  const groups = new Map<string, ClientResult[]>();
+  for (const result of results) {
+    const key = `${result.mode}|${result.runtime}|${result.payloadBytes}`;
+    groups.set(key, [...(groups.get(key) ?? []), result]);
+  }
+  return groups;
+}
+
+/** Which process limited a real-server run: the one whose CPU share is closest to a full core. */
+function bottleneck(result: ClientResult): string {
+  const shares: [string, number][] = [
+    ["subscriber", result.subscriberCpuShare ?? 0],
+    ["redis-server", result.serverCpuShare ?? 0],
+    ["publisher", result.publisherCpuShare ?? 0],
+  ];
+  // redis-server is single-threaded (cap 1.0); the JS subscriber may exceed 1.0 with GC/IO threads.
+  const total = shares.reduce((sum, [, share]) => sum + share, 0);
+  const [name, share] = shares.reduce((best, entry) => (entry[1] > best[1] ? entry : best));
+  const saturated = share >= 0.85 ? name : total >= 1.7 ? "both cores busy" : "none saturated";
+  return saturated;
+}
+
+export function throughputTable(results: ClientResult[], mode: "replay" | "redis"): string {
+  const lines: string[] = [];
+  const redis = mode === "redis";
+  lines.push(
+    `| runtime | size B | library | msgs/s | MB/s | CPU µs/msg | vs fastest peer |${redis ? " CPU share sub / server / pub | bottleneck |" : ""}`,
+  );
+  lines.push(`| --- | ---: | --- | ---: | ---: | ---: | ---: |${redis ? " ---: | --- |" : ""}`);
+  for (const [, group] of groupBy(results.filter((result) => result.mode === mode))) {
+    const fastest = fastestPeer(group);
+    for (const result of group) {
+      const ratio = fastest ? result.messagesPerSecond! / fastest.messagesPerSecond! : NaN;
+      const dropped = result.dropped ? ` (dropped ${result.dropped})` : "";
+      lines.push(
+        `| ${result.runtime} | ${result.payloadBytes} | ${result.library}${dropped} | ` +
+          `${Math.round(result.messagesPerSecond!).toLocaleString("en-US")} | ${fmt(result.megabytesPerSecond)} | ` +
+          `${fmt(result.cpuUsPerMessage, 3)} | ${fastest ? `${fmt(ratio, 2)}× ${fastest.library}` : "-"} |` +
+          (redis
+            ? ` ${fmt(result.subscriberCpuShare, 2)} / ${fmt(result.serverCpuShare, 2)} / ${fmt(result.publisherCpuShare, 2)} | ${bottleneck(result)} |`
+            : ""),
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+export function latencyTable(results: ClientResult[]): string {
+  const latencies = results.filter((result) => result.mode === "latency");
+  if (latencies.length === 0) return "(no latency runs)";
+  const lines = [
+    "| rate msgs/s | runtime | library | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | subscriber CPU share |",
+    "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const result of latencies) {
+    lines.push(
+      `| ${result.rate} | ${result.runtime} | ${result.library} | ${fmt(result.p50Us as number)} | ${fmt(result.p90Us as number)} | ` +
+        `${fmt(result.p99Us as number)} | ${fmt(result.p999Us as number)} | ${fmt(result.maxUs as number)} | ${fmt(result.cpuShare as number, 3)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+interface Target {
+  library: string;
+  payloadBytes: number;
+  runtime: string;
+  /** Required ratio to `against` (a library name) or to the fastest peer. */
+  ratio: number;
+  against?: string;
+}
+
+const TARGETS: Target[] = [
+  ...["bun", "deno"].flatMap((runtime) => [
+    { library: "pushwire", payloadBytes: 16, runtime, ratio: 2 },
+    { library: "pushwire", payloadBytes: 256, runtime, ratio: 2 },
+    { library: "pushwire-iterator", payloadBytes: 16, runtime, ratio: 1.5 },
+    { library: "pushwire", payloadBytes: 65536, runtime, ratio: 1 },
+  ]),
+  { library: "pushwire", payloadBytes: 4096, runtime: "bun", ratio: 1, against: "bun-redis" },
+  { library: "pushwire", payloadBytes: 4096, runtime: "deno", ratio: 1.5, against: "node-redis" },
+];
+
+/** One line per target of the issue, from the replay (client-bound) runs. */
+export function targetLines(results: ClientResult[]): string {
+  const lines = ["| target | measured | status |", "| --- | ---: | --- |"];
+  for (const target of TARGETS) {
+    const group = results.filter((result) =>
+      result.mode === "replay" && result.runtime === target.runtime && result.payloadBytes === target.payloadBytes
+    );
+    const ours = group.find((result) => result.library === target.library);
+    const reference = target.against ? group.find((result) => result.library === target.against) : fastestPeer(group);
+    const label = `${target.runtime} ${target.payloadBytes} B ${target.library} ≥ ${target.ratio}× ${target.against ?? "fastest peer"}`;
+    if (!ours || !reference) {
+      lines.push(`| ${label} | - | not measured |`);
+      continue;
+    }
+    const ratio = ours.messagesPerSecond! / reference.messagesPerSecond!;
+    const status = ratio >= target.ratio
+      ? "met"
+      : `MISSED by ${fmt((1 - ratio / target.ratio) * 100, 0)}% (needs ${Math.round(reference.messagesPerSecond! * target.ratio).toLocaleString("en-US")} msgs/s)`;
+    lines.push(`| ${label} | ${fmt(ratio, 2)}× ${reference.library} | ${status} |`);
+  }
+  return lines.join("\n");
+}

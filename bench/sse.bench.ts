@@ -1,0 +1,157 @@
+// SSE fan-out bench: one Valkey/Redis channel → `--clients` streaming HTTP clients, through one pushwire
+// client (one server subscription, refcounted) and `sse()` on Bun.serve or Deno.serve (this process).
+// Method: a real redis-server; readers in a second process (bench/sse/readers.ts, raw sockets) so
+// their memory and CPU are not ours; memory per client = (RSS and JS heap after every reader is
+// connected and idle − before), after a forced GC; then bench/.build/publisher publishes at a fixed
+// rate for a few seconds and we report events/s delivered to the readers and how many were lost.
+// Rule: reports only; exits non-zero when the bench itself breaks (no events, a crash).
+// Usage: bun bench/sse.bench.ts [--short] [--clients 1000] [--json out.json]
+//        deno run -A --v8-flags=--expose-gc bench/sse.bench.ts ...
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { connect } from "../mod.ts";
+import { sse } from "../src/sse.ts";
+import { RedisServer } from "../tests/helpers/redis_server.ts";
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+const benchDirectory = dirname(fileURLToPath(import.meta.url));
+const argument = (name: string, fallback: string) => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : fallback;
+};
+const short = process.argv.includes("--short");
+const clients = Number(argument("clients", "1000"));
+const jsonOut = process.argv.includes("--json") ? argument("json", "") : undefined;
+const seconds = short ? 2 : 5;
+const rates = short ? [100] : [100, 1000];
+const payloadBytes = 64;
+const CHANNEL = "sse:events";
+const bun: Any = (globalThis as Any).Bun;
+const deno: Any = (globalThis as Any).Deno;
+const runtime = bun ? "bun" : "deno";
+
+function collectGarbage(): void {
+  if (bun) bun.gc(true);
+  else if (typeof (globalThis as Any).gc === "function") (globalThis as Any).gc();
+}
+function memory(): { rss: number; heapUsed: number } {
+  collectGarbage();
+  const usage = process.memoryUsage();
+  return { rss: usage.rss, heapUsed: usage.heapUsed };
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const redis = await RedisServer.start({ args: ["--client-output-buffer-limit", "pubsub 0 0 0"] });
+const client: Any = await connect(redis.url, { reconnect: false });
+const handler = (request: Request) => sse(client.subscribe(CHANNEL), { signal: request.signal, heartbeatMs: 0 });
+
+let port: number;
+let stopServer: () => Promise<void>;
+if (bun) {
+  const server = bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handler });
+  port = server.port;
+  stopServer = async () => server.stop(true);
+} else {
+  const server = deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  port = server.addr.port;
+  stopServer = async () => {
+    await server.shutdown();
+  };
+}
+
+function startReaders(expect: number): { ready: Promise<void>; result: Promise<Any> } {
+  const script = join(benchDirectory, "sse", "readers.ts");
+  const args = ["--url", `http://127.0.0.1:${port}/events`, "--clients", String(clients), "--expect", String(expect),
+    "--deadline-ms", String((seconds + 5) * 1000)];
+  const child = bun
+    ? spawn("bun", [script, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+    : spawn("deno", ["run", "-A", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  let output = "";
+  let onReady!: () => void;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  const result = new Promise<Any>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Uint8Array) => {
+      output += new TextDecoder().decode(chunk);
+      if (output.includes("READY")) onReady();
+    });
+    child.once("close", (code) => {
+      const line = output.split("\n").find((text) => text.startsWith("RESULT "));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(7)));
+      else reject(new Error(`readers exited ${code}: ${output}`));
+    });
+  });
+  return { ready, result };
+}
+
+function publish(rate: number, count: number): Promise<void> {
+  const child = spawn(join(benchDirectory, ".build", "publisher"), [
+    "--port", String(redis.port), "--count", String(count), "--rate", String(rate), "--payload-bytes",
+    String(payloadBytes), "--channel", CHANNEL,
+  ], { stdio: ["ignore", "ignore", "inherit"] });
+  return new Promise((resolve, reject) =>
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited ${code}`))))
+  );
+}
+
+const runs: Any[] = [];
+let exitCode = 0;
+try {
+  await sleep(200);
+  const before = memory();
+  for (const rate of rates) {
+    const expect = rate * seconds;
+    const readers = startReaders(expect);
+    await Promise.race([readers.ready, readers.result]);
+    await sleep(500);
+    const connected = memory();
+    const cpuBefore = process.cpuUsage();
+    const publishStartedAt = performance.now() + performance.timeOrigin;
+    await publish(rate, expect);
+    const publishEndedAt = performance.now() + performance.timeOrigin;
+    const result = await readers.result;
+    const cpu = process.cpuUsage(cpuBefore);
+    // Until the last event, or until the publisher finished when streams ended early (slow-client policy).
+    const spanMs = Math.max(1, Math.max(result.lastEventAt, publishEndedAt) - publishStartedAt);
+    if (result.totalEvents === 0) throw new Error("no SSE event reached any reader");
+    runs.push({
+      runtime,
+      clients,
+      rate,
+      seconds,
+      payloadBytes,
+      publishedPerSecond: rate,
+      eventsPerSecond: result.totalEvents / (spanMs / 1000),
+      expectedEvents: clients * expect,
+      deliveredEvents: result.totalEvents,
+      lost: clients * expect - result.totalEvents,
+      clientsComplete: result.finishedClients,
+      serverCpuShare: (cpu.user + cpu.system) / 1e3 / Math.max(spanMs, performance.now() + performance.timeOrigin - publishStartedAt),
+      memoryPerClientKiB: (connected.rss - before.rss) / clients / 1024,
+      heapPerClientKiB: (connected.heapUsed - before.heapUsed) / clients / 1024,
+    });
+    console.error(`  ${runtime} sse ${clients} clients @ ${rate} msgs/s: ${JSON.stringify(runs.at(-1))}`);
+    await sleep(500); // readers gone: the server side ends its streams
+  }
+} catch (error) {
+  console.error(`sse bench (${runtime}): ${(error as Error)?.stack ?? error}`);
+  exitCode = 1;
+} finally {
+  await client.close().catch(() => {});
+  await stopServer().catch(() => {});
+  await redis.stop();
+}
+
+console.log("| runtime | clients | published msgs/s | events/s delivered | lost | RSS KiB/client | heap KiB/client | server CPU share |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const run of runs) {
+  console.log(
+    `| ${run.runtime} | ${run.clients} | ${run.rate} | ${Math.round(run.eventsPerSecond).toLocaleString("en-US")} | ${run.lost} | ` +
+      `${run.memoryPerClientKiB.toFixed(1)} | ${run.heapPerClientKiB.toFixed(1)} | ${run.serverCpuShare.toFixed(2)} |`,
+  );
+}
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ runtime, runs }, null, 2));
+process.exit(exitCode || (runs.length ? 0 : 1));
