@@ -1,0 +1,288 @@
+//! core_test.zig — method: real Parser with std.testing.allocator (a leak fails the test) over
+//! in-memory streams; checks accounting, the queue limit, double free and foreign pointers, the
+//! batch API (too small, error after messages, name ids), interning, reset, and a seeded random
+//! loop that must end with nothing live.
+
+const std = @import("std");
+const testing = std.testing;
+const abi = @import("abi.zig");
+const core = @import("core.zig");
+const support = @import("testing_support.zig");
+const generator = @import("resp_generator.zig");
+
+const message_news = ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n";
+const message_alerts = ">3\r\n$7\r\nmessage\r\n$6\r\nalerts\r\n$3\r\nbye\r\n";
+const pmessage_news = ">4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
+
+test "counters account buffered input and live messages, and return to zero" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{});
+    defer parser.destroy();
+    const partial = ">3\r\n$7\r\nmes";
+    try parser.feed(message_news ++ message_alerts ++ partial);
+    var counters = parser.counters();
+    const fed = message_news.len + message_alerts.len + partial.len;
+    try testing.expectEqual(@as(u64, fed), counters.total_bytes_fed);
+    try testing.expectEqual(@as(u64, fed), counters.buffered_bytes);
+    try testing.expectEqual(@as(u64, fed), counters.live_bytes);
+
+    const first = (try parser.nextMessage()).?;
+    const second = (try parser.nextMessage()).?;
+    try testing.expectEqual(@as(?*abi.Message, null), try parser.nextMessage());
+    counters = parser.counters();
+    try testing.expectEqual(@as(u64, 2), counters.live_messages);
+    try testing.expectEqual(@as(u64, 2), counters.total_messages);
+    try testing.expectEqual(@as(u64, partial.len), counters.buffered_bytes);
+    const message_bytes = 2 * @sizeOf(abi.Message) + "newshello".len + "alertsbye".len;
+    try testing.expectEqual(@as(u64, partial.len + message_bytes), counters.live_bytes);
+
+    try parser.freeMessage(second);
+    try parser.freeMessage(first);
+    parser.reset();
+    counters = parser.counters();
+    try testing.expectEqual(@as(u64, 0), counters.live_messages);
+    try testing.expectEqual(@as(u64, 0), counters.live_bytes);
+    try testing.expectEqual(@as(u64, 0), counters.buffered_bytes);
+    try testing.expectEqual(@as(u64, 2), counters.total_messages);
+}
+
+test "message pointers are null exactly when lengths are zero" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{});
+    defer parser.destroy();
+    try parser.feed(">3\r\n$8\r\nsmessage\r\n$1\r\nc\r\n$0\r\n\r\n" ++ pmessage_news);
+    const empty = (try parser.nextMessage()).?;
+    try testing.expectEqual(@as(u32, @intFromEnum(abi.Kind.smessage)), empty.kind);
+    try testing.expect(empty.payload == null and empty.pattern == null and empty.channel != null);
+    const full = (try parser.nextMessage()).?;
+    try testing.expectEqualStrings("n*", full.pattern.?[0..full.pattern_length]);
+    try testing.expectEqualStrings("news", full.channel.?[0..full.channel_length]);
+    try testing.expectEqualStrings("hi", full.payload.?[0..full.payload_length]);
+    try testing.expectEqual(@as(u32, 1), empty.channel_id);
+    try testing.expectEqual(@as(u32, 2), full.channel_id);
+    try testing.expectEqual(@as(u32, 3), full.pattern_id);
+    try testing.expectEqual(@as(usize, 0), @intFromPtr(empty) % @alignOf(abi.Message));
+    // Outstanding messages are released by destroy (the testing allocator checks).
+}
+
+test "interned ids are stable across reset and name the right bytes" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{ .max_interned_names = 2 });
+    defer parser.destroy();
+    try parser.feed(message_news ++ message_alerts ++ pmessage_news);
+    var ids: [3][2]u32 = undefined;
+    for (&ids) |*pair| {
+        const message = (try parser.nextMessage()).?;
+        pair.* = .{ message.channel_id, message.pattern_id };
+        try parser.freeMessage(message);
+    }
+    try testing.expectEqual([2]u32{ 1, 0 }, ids[0]);
+    try testing.expectEqual([2]u32{ 2, 0 }, ids[1]);
+    try testing.expectEqual([2]u32{ 1, 0 }, ids[2]); // pattern "n*" is past the limit
+    parser.reset();
+    try parser.feed(message_alerts);
+    const again = (try parser.nextMessage()).?;
+    try testing.expectEqual(@as(u32, 2), again.channel_id);
+    try parser.freeMessage(again);
+    try testing.expectEqualStrings("news", parser.internedName(1).?);
+    try testing.expectEqualStrings("alerts", parser.internedName(2).?);
+    try testing.expect(parser.internedName(3) == null);
+}
+
+test "max_queued_bytes refuses the feed, poisons the parser, and counts live messages" {
+    const allocator = testing.allocator;
+    const limit = 2 * message_news.len;
+    const parser = try core.Parser.create(allocator, .{ .max_queued_bytes = limit });
+    defer parser.destroy();
+    try parser.feed(message_news);
+    try parser.feed(message_news);
+    try testing.expectError(error.QueueFull, parser.feed("+"));
+    try testing.expectEqual(@as(u64, limit), parser.counters().total_bytes_fed);
+    try testing.expectError(error.QueueFull, parser.nextMessage());
+    try testing.expectError(error.QueueFull, parser.feed(""));
+    try testing.expectEqual(@as(u64, 1), parser.counters().errors);
+    var expected_buffer: [160]u8 = undefined;
+    const expected = try std.fmt.bufPrint(&expected_buffer, "queue full at offset {d}: {d} buffered + 0 live message bytes + 1 new bytes exceed max_queued_bytes {d}", .{ limit, limit, limit });
+    try testing.expectEqualStrings(expected, parser.errorMessage());
+
+    parser.reset();
+    try parser.feed(message_news);
+    const held = (try parser.nextMessage()).?;
+    // The held message (56 + 9 bytes) still counts against the limit.
+    try testing.expectError(error.QueueFull, parser.feed(message_news));
+    try parser.freeMessage(held);
+}
+
+test "double free and foreign pointers are refused without touching memory" {
+    const allocator = testing.allocator;
+    const first_parser = try core.Parser.create(allocator, .{});
+    defer first_parser.destroy();
+    const second_parser = try core.Parser.create(allocator, .{});
+    defer second_parser.destroy();
+    try first_parser.feed(message_news);
+    try second_parser.feed(message_news);
+    const mine = (try first_parser.nextMessage()).?;
+    const theirs = (try second_parser.nextMessage()).?;
+    try testing.expectError(error.ForeignMessage, first_parser.freeMessage(theirs));
+    var on_stack: abi.Message = undefined;
+    try testing.expectError(error.ForeignMessage, first_parser.freeMessage(&on_stack));
+    try first_parser.freeMessage(mine);
+    try testing.expectError(error.ForeignMessage, first_parser.freeMessage(mine));
+    try testing.expectEqual(@as(u64, 0), first_parser.counters().live_messages);
+    try testing.expectEqual(@as(u64, 1), second_parser.counters().live_messages);
+    // Not sticky: the parser still works.
+    try first_parser.feed(message_alerts);
+    try first_parser.freeMessage((try first_parser.nextMessage()).?);
+    try second_parser.freeMessage(theirs);
+}
+
+const Batch = struct {
+    headers: [8 * abi.batch_header_words]u32 = undefined,
+    data: [256]u8 = undefined,
+
+    fn header(self: *const Batch, index: usize) []const u32 {
+        return self.headers[index * abi.batch_header_words ..][0..abi.batch_header_words];
+    }
+
+    fn part(self: *const Batch, index: usize, which: enum { channel, pattern, payload }) []const u8 {
+        const words = self.header(index);
+        var start = words[abi.batch_data_offset];
+        if (which != .channel) start += words[abi.batch_channel_length];
+        if (which == .payload) start += words[abi.batch_pattern_length];
+        const length = switch (which) {
+            .channel => words[abi.batch_channel_length],
+            .pattern => words[abi.batch_pattern_length],
+            .payload => words[abi.batch_payload_length],
+        };
+        return self.data[start..][0..length];
+    }
+};
+
+test "batch writes headers and packed bytes, and matches the simple API" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{});
+    defer parser.destroy();
+    try parser.feed(message_news ++ pmessage_news ++ "+OK\r\n" ++ ">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n");
+    var batch: Batch = .{};
+    const result = try parser.nextBatch(&batch.headers, &batch.data);
+    try testing.expectEqual(.ok, result.status);
+    try testing.expectEqual(@as(u32, 4), result.message_count);
+    try testing.expectEqual(@as(u32, 9 + 8 + 5), result.data_bytes);
+    try testing.expectEqualSlices(u32, &.{ 1, abi.flag_resp3_push, 0, 1, 0, 4, 0, 5 }, batch.header(0));
+    try testing.expectEqualSlices(u32, &.{ 2, abi.flag_resp3_push, 0, 1 | (2 << 16), 9, 4, 2, 2 }, batch.header(1));
+    try testing.expectEqualSlices(u32, &.{ 13, 0, 0, 0, 17, 0, 0, 5 }, batch.header(2));
+    try testing.expectEqualSlices(u32, &.{ 7, abi.flag_resp3_push | abi.flag_null_channel, 0, 0, 22, 0, 0, 0 }, batch.header(3));
+    try testing.expectEqualStrings("news", batch.part(0, .channel));
+    try testing.expectEqualStrings("hello", batch.part(0, .payload));
+    try testing.expectEqualStrings("n*", batch.part(1, .pattern));
+    try testing.expectEqualStrings("hi", batch.part(1, .payload));
+    try testing.expectEqualStrings("+OK\r\n", batch.part(2, .payload));
+    try testing.expectEqual(.pending, (try parser.nextBatch(&batch.headers, &batch.data)).status);
+    const counters = parser.counters();
+    try testing.expectEqual(@as(u64, 4), counters.total_messages);
+    try testing.expectEqual(@as(u64, 0), counters.live_bytes);
+}
+
+test "batch: buffer too small for the first message, partial batches, max messages" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{});
+    defer parser.destroy();
+    try parser.feed(message_news ++ message_alerts ++ message_news);
+    var batch: Batch = .{};
+    const too_small = try parser.nextBatch(&batch.headers, batch.data[0..8]);
+    try testing.expectEqual(.buffer_too_small, too_small.status);
+    try testing.expectEqual(@as(u32, 9), too_small.data_bytes);
+    try testing.expectEqual(@as(u32, 0), too_small.message_count);
+    // Room for the first only: the second waits for the next call.
+    const first = try parser.nextBatch(&batch.headers, batch.data[0..12]);
+    try testing.expectEqual(.ok, first.status);
+    try testing.expectEqual(@as(u32, 1), first.message_count);
+    try testing.expectEqual(@as(u32, 9), first.data_bytes);
+    // One header of room: one message per call.
+    const second = try parser.nextBatch(batch.headers[0..abi.batch_header_words], &batch.data);
+    try testing.expectEqual(@as(u32, 1), second.message_count);
+    try testing.expectEqualStrings("alerts", batch.part(0, .channel));
+    const third = try parser.nextBatch(&batch.headers, &batch.data);
+    try testing.expectEqual(@as(u32, 1), third.message_count);
+    try testing.expectEqualStrings("news", batch.part(0, .channel));
+}
+
+test "batch: an error after messages returns them first, then the error" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{});
+    defer parser.destroy();
+    try parser.feed(message_news ++ message_alerts ++ "?garbage");
+    var batch: Batch = .{};
+    const result = try parser.nextBatch(&batch.headers, &batch.data);
+    try testing.expectEqual(.ok, result.status);
+    try testing.expectEqual(@as(u32, 2), result.message_count);
+    try testing.expectError(error.Protocol, parser.nextBatch(&batch.headers, &batch.data));
+    try testing.expectError(error.Protocol, parser.nextMessage());
+    try testing.expectEqual(@as(u64, 1), parser.counters().errors);
+}
+
+test "batch: name ids above 65535 are sent as 0" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{ .max_interned_names = 70_000 });
+    defer parser.destroy();
+    var name_buffer: [16]u8 = undefined;
+    for (0..65_535) |index| {
+        _ = parser.interner.intern(allocator, try std.fmt.bufPrint(&name_buffer, "c{d}", .{index}));
+    }
+    try parser.feed(message_news ++ pmessage_news);
+    var batch: Batch = .{};
+    const result = try parser.nextBatch(&batch.headers, &batch.data);
+    try testing.expectEqual(@as(u32, 2), result.message_count);
+    try testing.expectEqual(@as(u32, 0), batch.header(0)[abi.batch_name_ids]);
+    try testing.expectEqual(@as(u32, 0), batch.header(1)[abi.batch_name_ids]);
+    try parser.feed(message_news);
+    const message = (try parser.nextMessage()).?;
+    try testing.expectEqual(@as(u32, 65_536), message.channel_id);
+    try parser.freeMessage(message);
+}
+
+test "options: reserved fields and unknown flags are refused" {
+    const allocator = testing.allocator;
+    try testing.expectError(error.InvalidArgument, core.Parser.create(allocator, .{ .reserved = .{ 0, 1 } }));
+    try testing.expectError(error.InvalidArgument, core.Parser.create(allocator, .{ .flags = 2 }));
+    const parser = try core.Parser.create(allocator, .{});
+    defer parser.destroy();
+    try testing.expectError(error.InvalidArgument, parser.setFlags(4));
+    try parser.setFlags(abi.option_resp2_push_arrays);
+    try parser.feed("*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nb\r\n");
+    const message = (try parser.nextMessage()).?;
+    try testing.expectEqual(@as(u32, @intFromEnum(abi.Kind.message)), message.kind);
+    try parser.freeMessage(message);
+}
+
+test "out of memory is a sticky error, not a crash or a leak" {
+    var fail_index: usize = 0;
+    while (fail_index < 64) : (fail_index += 1) {
+        var failing = std.testing.FailingAllocator.init(testing.allocator, .{ .fail_index = fail_index });
+        const parser = core.Parser.create(failing.allocator(), .{}) catch continue;
+        defer parser.destroy();
+        const stream = message_news ++ "*2\r\n*1\r\n:1\r\n:2\r\n" ++ pmessage_news;
+        parser.feed(stream) catch |err| {
+            try testing.expectEqual(error.OutOfMemory, err);
+            continue;
+        };
+        while (true) {
+            const message = parser.nextMessage() catch |err| {
+                try testing.expectEqual(error.OutOfMemory, err);
+                try testing.expectError(error.OutOfMemory, parser.nextMessage());
+                break;
+            } orelse break;
+            try parser.freeMessage(message);
+        }
+    }
+}
+
+test "seeded random loop: random streams, feeds, both APIs, frees and resets end with nothing live" {
+    // A leak-checking allocator without per-allocation stack traces (they dominate the run time).
+    var debug_allocator: std.heap.DebugAllocator(.{ .stack_trace_frames = 0 }) = .init;
+    var prng = std.Random.DefaultPrng.init(0xC0FFEE);
+    const random = prng.random();
+    const fuzz = @import("fuzz_loop.zig");
+    for (0..3000) |_| try fuzz.iteration(debug_allocator.allocator(), random);
+    try testing.expectEqual(.ok, debug_allocator.deinit());
+}

@@ -1,0 +1,197 @@
+//! fuzz_loop.zig — one seeded random iteration, shared by the unit tests (a few thousand runs)
+//! and the `pushwire-fuzz` executable (as many as fit in the time given). Its rules, checked on
+//! every iteration: no crash; the same bytes split differently give the same messages and the same
+//! final status; after freeing every message and a reset, nothing is accounted as live.
+
+const std = @import("std");
+const Allocator = std.mem.Allocator;
+const abi = @import("abi.zig");
+const core = @import("core.zig");
+const errors = @import("errors.zig");
+const generator = @import("resp_generator.zig");
+
+pub const Failure = error{ SplitMismatch, LiveAfterFree, CounterMismatch, ForeignNotDetected };
+
+/// Streams stay small so an iteration takes microseconds; sizes vary to reach every limit.
+const stream_length_max = 4096;
+
+pub fn iteration(allocator: Allocator, random: std.Random) !void {
+    var stream: std.ArrayList(u8) = .empty;
+    defer stream.deinit(allocator);
+    try buildStream(allocator, random, &stream);
+    try checkSplitsAgree(allocator, random, stream.items);
+    try exerciseApis(allocator, random, stream.items);
+}
+
+/// Valid frames, sometimes mutated, truncated or followed by random bytes.
+fn buildStream(allocator: Allocator, random: std.Random, stream: *std.ArrayList(u8)) !void {
+    const writer: generator.Writer = .{ .random = random, .out = stream, .allocator = allocator };
+    const resp3 = random.boolean();
+    while (stream.items.len < stream_length_max and random.uintLessThan(u8, 16) != 0) try writer.frame(resp3);
+    switch (random.uintLessThan(u8, 6)) {
+        0 => if (stream.items.len > 0) {
+            for (0..1 + random.uintLessThan(usize, 4)) |_| {
+                stream.items[random.uintLessThan(usize, stream.items.len)] = random.int(u8);
+            }
+        },
+        1 => if (stream.items.len > 0) {
+            stream.items.len = random.uintLessThan(usize, stream.items.len);
+        },
+        2 => {
+            const garbage_length = random.uintAtMost(usize, 256);
+            for (0..garbage_length) |_| try stream.append(allocator, random.int(u8));
+        },
+        else => {},
+    }
+}
+
+/// A digest of every message and the final status of one run.
+fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flags: u32, use_batch: bool) !u64 {
+    const parser = try core.Parser.create(allocator, .{ .flags = flags });
+    defer parser.destroy();
+    var hasher = std.hash.Wyhash.init(0);
+    var start: usize = 0;
+    var final_error: ?errors.Error = null;
+    for (0..cuts.len + 1) |index| {
+        const end = if (index < cuts.len) cuts[index] else stream.len;
+        parser.feed(stream[start..end]) catch |err| {
+            final_error = err;
+        };
+        start = end;
+        if (final_error != null) break;
+        final_error = try drainIntoDigest(allocator, parser, &hasher, use_batch);
+        if (final_error != null) break;
+    }
+    hasher.update(std.mem.asBytes(&@as(i32, if (final_error) |err| @intFromError(err) else 0)));
+    const counters = parser.counters();
+    if (counters.live_messages != 0 or counters.live_bytes != counters.buffered_bytes) return error.LiveAfterFree;
+    return hasher.final();
+}
+
+fn drainIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *std.hash.Wyhash, use_batch: bool) !?errors.Error {
+    if (use_batch) return drainBatchesIntoDigest(allocator, parser, hasher);
+    while (true) {
+        const message = (parser.nextMessage() catch |err| return @as(?errors.Error, err)) orelse return null;
+        defer parser.freeMessage(message) catch unreachable;
+        const joined = try std.mem.concat(allocator, u8, &.{
+            bytesOf(message.channel, message.channel_length),
+            bytesOf(message.pattern, message.pattern_length),
+            bytesOf(message.payload, message.payload_length),
+        });
+        defer allocator.free(joined);
+        hashMessage(hasher, message.kind, message.flags, message.count, joined);
+    }
+}
+
+/// Batches into a small data buffer that grows only when a message does not fit.
+fn drainBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *std.hash.Wyhash) !?errors.Error {
+    var headers: [4 * abi.batch_header_words]u32 = undefined;
+    var data = try allocator.alloc(u8, 64);
+    defer allocator.free(data);
+    while (true) {
+        const result = parser.nextBatch(&headers, data) catch |err| return @as(?errors.Error, err);
+        switch (result.status) {
+            .pending => return null,
+            .buffer_too_small => {
+                data = try allocator.realloc(data, result.data_bytes);
+                continue;
+            },
+            .ok => {},
+        }
+        for (0..result.message_count) |index| {
+            const words = headers[index * abi.batch_header_words ..][0..abi.batch_header_words];
+            const data_start = words[abi.batch_data_offset];
+            const data_length = words[abi.batch_channel_length] + words[abi.batch_pattern_length] + words[abi.batch_payload_length];
+            hashMessage(hasher, words[abi.batch_kind], words[abi.batch_flags], words[abi.batch_count], data[data_start..][0..data_length]);
+        }
+    }
+}
+
+fn bytesOf(pointer: ?[*]const u8, length: u32) []const u8 {
+    return if (pointer) |given| given[0..length] else &.{};
+}
+
+fn hashMessage(hasher: *std.hash.Wyhash, kind: u32, flags: u32, count: u32, data: []const u8) void {
+    hasher.update(std.mem.asBytes(&[_]u32{ kind, flags, count, @intCast(data.len) }));
+    hasher.update(data);
+}
+
+/// Whole feed, random cuts, byte-by-byte for short streams, simple and batch API: one digest.
+fn checkSplitsAgree(allocator: Allocator, random: std.Random, stream: []const u8) !void {
+    const flags: u32 = if (random.boolean()) abi.option_resp2_push_arrays else 0;
+    const expected = try runDigest(allocator, stream, &.{}, flags, false);
+    var cuts: std.ArrayList(usize) = .empty;
+    defer cuts.deinit(allocator);
+    var cut: usize = 0;
+    const byte_by_byte = stream.len < 512 and random.uintLessThan(u8, 4) == 0;
+    while (true) {
+        cut += if (byte_by_byte) 1 else 1 + random.uintLessThan(usize, 64);
+        if (cut >= stream.len) break;
+        try cuts.append(allocator, cut);
+    }
+    if (try runDigest(allocator, stream, cuts.items, flags, false) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, true) != expected) return error.SplitMismatch;
+}
+
+fn randomOptions(random: std.Random) abi.Options {
+    const small = random.uintLessThan(u8, 3) == 0;
+    return .{
+        .max_bulk_length = if (small) random.uintAtMost(u32, 64) else 0,
+        .max_nesting_depth = if (small) random.uintAtMost(u32, 4) else 0,
+        .max_aggregate_length = if (small) random.uintAtMost(u32, 6) else 0,
+        .max_queued_bytes = if (random.uintLessThan(u8, 4) == 0) random.uintAtMost(u32, 2048) else 0,
+        .max_interned_names = if (random.boolean()) random.uintAtMost(u32, 3) else abi.no_interning,
+        .flags = if (random.boolean()) abi.option_resp2_push_arrays else 0,
+    };
+}
+
+/// Random calls in random order with random limits; held messages are freed in random order.
+fn exerciseApis(allocator: Allocator, random: std.Random, stream: []const u8) !void {
+    const parser = try core.Parser.create(allocator, randomOptions(random));
+    defer parser.destroy();
+    var held: std.ArrayList(*abi.Message) = .empty;
+    defer held.deinit(allocator);
+    var offset: usize = 0;
+    while (offset < stream.len) {
+        const end = @min(stream.len, offset + 1 + random.uintLessThan(usize, 200));
+        parser.feed(stream[offset..end]) catch {};
+        offset = end;
+        try randomCalls(allocator, random, parser, &held);
+    }
+    try randomCalls(allocator, random, parser, &held);
+    while (held.items.len > 0) {
+        const message = held.swapRemove(random.uintLessThan(usize, held.items.len));
+        try parser.freeMessage(message);
+        // Freed and not yet reused: a second free must be refused.
+        parser.freeMessage(message) catch |err| if (err == error.ForeignMessage) continue;
+        return error.ForeignNotDetected;
+    }
+    var counters = parser.counters();
+    if (counters.live_messages != 0 or counters.live_bytes != counters.buffered_bytes) return error.LiveAfterFree;
+    parser.reset();
+    counters = parser.counters();
+    if (counters.live_bytes != 0 or counters.buffered_bytes != 0) return error.LiveAfterFree;
+    if (counters.total_bytes_fed > stream.len) return error.CounterMismatch;
+}
+
+fn randomCalls(allocator: Allocator, random: std.Random, parser: *core.Parser, held: *std.ArrayList(*abi.Message)) !void {
+    for (0..random.uintAtMost(usize, 8)) |_| {
+        switch (random.uintLessThan(u8, 10)) {
+            0...4 => {
+                const message = (parser.nextMessage() catch continue) orelse continue;
+                if (random.boolean()) try held.append(allocator, message) else try parser.freeMessage(message);
+            },
+            5...7 => {
+                var headers: [8 * abi.batch_header_words]u32 = undefined;
+                var data: [512]u8 = undefined;
+                const header_words = abi.batch_header_words * (1 + random.uintLessThan(usize, 8));
+                const data_capacity = random.uintAtMost(usize, data.len);
+                _ = parser.nextBatch(headers[0..header_words], data[0..data_capacity]) catch {};
+            },
+            8 => if (held.items.len > 0) {
+                try parser.freeMessage(held.swapRemove(random.uintLessThan(usize, held.items.len)));
+            },
+            else => if (random.uintLessThan(u8, 4) == 0) parser.reset(),
+        }
+    }
+}
