@@ -2,13 +2,18 @@
 // Lookup order (the first rule that names a path decides):
 //   1. the explicit `libraryPath` option — authoritative: only that file is tried;
 //   2. the PUSHWIRE_LIB environment variable — authoritative too;
-//   3. the packaged prebuilt `<package root>/prebuilt/<os>-<arch>[-musl]/<file>`;
-//   4. the local build `<repo>/native/zig-out/lib/<file>` (a checkout after `zig build`).
+//   3. the packaged prebuilt `<package root>/prebuilt/<os>-<arch>[-musl]/<file>` (on Linux, then the
+//      other libc's build: when musl detection guesses wrong, that one opens and the guess does not);
+//   4. the local build `<repo>/native/zig-out/lib/<file>` (a checkout after `zig build`);
+//   5. for a module that is not a local file (JSR, https): the npm package installed next to the
+//      program, `<cwd>/node_modules/pushwire/prebuilt/...`, then the per-user cache
+//      `<cache>/pushwire/abi-<N>/<os>-<arch>[-musl]/<file>` (see docs/PACKAGING.md).
 // Why 1 and 2 do not fall through: someone who names a library wants that one; silently loading
 // another build would hide a stale or mistyped path. The error lists every path tried and why.
 // Rule: runtime-specific code stays in bun.ts / deno.ts; this file only uses node:* modules that
 // both runtimes ship.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -49,7 +54,8 @@ export function loadLibrary(libraryPath?: string): NativeLibrary {
     return ready;
   }
   throw new NativeLibraryError(
-    `pushwire: no usable native library (${platformDirectory()}). Tried:\n  ${attempts.join("\n  ")}\n` +
+    `pushwire: no usable native library for ${platformDirectory()}. Tried:\n  ${attempts.join("\n  ")}\n` +
+      shippedTargetsNote() +
       "Set the libraryPath option or PUSHWIRE_LIB to a libpushwire built for this platform, " +
       "or build one with `cd native && zig build -Doptimize=ReleaseSafe`.",
   );
@@ -81,16 +87,75 @@ function candidates(libraryPath: string | undefined, attempts: string[]): string
   if (libraryPath !== undefined && libraryPath !== "") return [libraryPath];
   const fromEnvironment = environment("PUSHWIRE_LIB");
   if (fromEnvironment) return [fromEnvironment];
-  const moduleDirectory = localModuleDirectory();
-  if (moduleDirectory === undefined) {
+  const packageRoot = localPackageRoot();
+  if (packageRoot === undefined) {
     attempts.push(`${import.meta.url}: not a local file, so no packaged or local build next to it`);
-    return [];
+    return [...besideTheProgram(), ...inTheCache()].flatMap((folder) =>
+      platformDirectories().map((directory) => join(folder, directory, libraryFileName()))
+    );
   }
-  const packageRoot = join(moduleDirectory, "..", "..");
   return [
-    join(packageRoot, "prebuilt", platformDirectory(), libraryFileName()),
+    ...platformDirectories().map((directory) => join(packageRoot, "prebuilt", directory, libraryFileName())),
     join(packageRoot, "native", "zig-out", "lib", libraryFileName()),
   ];
+}
+
+// Deno without --allow-read / --allow-env throws on cwd() / homedir(): such a rule is skipped.
+function besideTheProgram(): string[] {
+  try {
+    return [join(process.cwd(), "node_modules", "pushwire", "prebuilt")];
+  } catch {
+    return [];
+  }
+}
+
+function inTheCache(): string[] {
+  try {
+    return [cacheDirectory()];
+  } catch {
+    return [];
+  }
+}
+
+/** The package root (two levels above this file) when this module is a local file. */
+function localPackageRoot(): string | undefined {
+  const moduleDirectory = localModuleDirectory();
+  return moduleDirectory === undefined ? undefined : join(moduleDirectory, "..", "..");
+}
+
+/** This platform's prebuilt folder first; on Linux the other libc's folder second. */
+function platformDirectories(): string[] {
+  const detected = platformDirectory();
+  if (process.platform !== "linux") return [detected];
+  return detected.endsWith("-musl") ? [detected, detected.slice(0, -"-musl".length)] : [detected, `${detected}-musl`];
+}
+
+/**
+ * Where a JSR user puts a library by hand: `$PUSHWIRE_CACHE_DIR`, else the platform's per-user cache
+ * (`$XDG_CACHE_HOME` or ~/.cache on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows),
+ * then `pushwire/abi-<N>` so libraries of another ABI never collide.
+ */
+export function cacheDirectory(): string {
+  const base = environment("PUSHWIRE_CACHE_DIR") ??
+    (process.platform === "win32"
+      ? environment("LOCALAPPDATA") ?? join(homedir(), "AppData", "Local")
+      : process.platform === "darwin"
+      ? join(homedir(), "Library", "Caches")
+      : environment("XDG_CACHE_HOME") ?? join(homedir(), ".cache"));
+  return join(base, "pushwire", `abi-${PW_ABI_VERSION}`);
+}
+
+// Names the folders the package does ship, so "no library for linux-riscv64" says what exists.
+function shippedTargetsNote(): string {
+  const packageRoot = localPackageRoot();
+  if (packageRoot === undefined) return "";
+  try {
+    const shipped = readdirSync(join(packageRoot, "prebuilt")).filter((name) => !name.startsWith(".")).sort();
+    if (shipped.length === 0 || shipped.includes(platformDirectory())) return "";
+    return `This package ships prebuilt libraries for: ${shipped.join(", ")} (none for ${platformDirectory()}).\n`;
+  } catch {
+    return ""; // a checkout has no prebuilt/ folder
+  }
 }
 
 function localModuleDirectory(): string | undefined {
