@@ -1,16 +1,21 @@
 // The public client: connect(), subscribe/psubscribe/ssubscribe, publish/spublish, stats(), close().
 // It owns the subscriber connection (RESP3: also carries commands; RESP2: a second, lazily opened
 // connection carries them, since a RESP2 connection in subscribe mode accepts no other command),
-// the router with its refcounted server subscriptions, and reconnection.
+// the router with its refcounted server subscriptions, and reconnection (policy in reconnect.ts; the
+// PING health check of each connection in health.ts).
 // Rule: arguments are validated before anything is sent; after close() every call rejects with
-// ClosedError; close() frees all native memory.
-import { ClosedError, ConnectionError, InvalidArgumentError } from "./errors.ts";
+// ClosedError; close() frees all native memory and leaves no timer or socket behind.
+// Reconnection rule: after a loss, the new connection's first write re-subscribes every channel,
+// pattern and shard channel (one pipelined write); commands issued meanwhile wait (at most
+// maxPendingCommands of them) and go out only after the server confirmed the resubscription.
+import { ClosedError, ConnectionError, InvalidArgumentError, TimeoutError } from "./errors.ts";
 import type { Frame, Message } from "./frame.ts";
 import { Connection, type ParserFactory } from "./protocol/connection.ts";
 import type { CommandArgument } from "./protocol/encode.ts";
 import type { ReplyValue } from "./protocol/reply.ts";
 import {
   type ClientOptions,
+  defaultReconnect,
   resolveSettings,
   type Settings,
   type SubscribeOptions,
@@ -19,6 +24,7 @@ import {
   validateOverflow,
 } from "./options.ts";
 import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
+import { BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
 import { type ClientStats, Counters } from "./stats.ts";
 import { type LifecycleEvent, type ResolvedSubscribeOptions, Subscription, type SubscriptionOwner } from "./subscription.ts";
 
@@ -69,8 +75,9 @@ export class Client implements AsyncDisposable {
   #state: State = "open";
   /** Settles when a reconnection finished (resolves) or gave up (rejects). */
   #reconnected: Promise<void> | undefined;
-  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #wakeReconnect: (() => void) | undefined;
+  readonly #backoff = new BackoffTimer();
+  /** Commands waiting for a reconnection (bounded by maxPendingCommands). */
+  #waitingCommands = 0;
   #closed: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   readonly #owner: SubscriptionOwner;
@@ -94,8 +101,30 @@ export class Client implements AsyncDisposable {
   static async open(url: string, options?: ClientOptions, createParser?: ParserFactory): Promise<Client> {
     const settings = resolveSettings(url, options);
     const client = new Client(settings, createParser ?? await loadNativeParserFactory());
-    client.#subscriber = await client.#openSubscriber();
+    client.#subscriber = await client.#openFirst();
     return client;
+  }
+
+  /** The first connection: fails at once, or with waitForServer retries while it is refused. */
+  async #openFirst(): Promise<Connection> {
+    if (!this.#settings.waitForServer) return this.#openSubscriber();
+    const policy = this.#settings.reconnect ?? defaultReconnect;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#openSubscriber();
+      } catch (error) {
+        // Only "not there (yet)" is waited out; a refused password or a bad TLS setup is not.
+        const absent = error instanceof ConnectionError || error instanceof TimeoutError;
+        if (!absent) throw error;
+        if (attempt >= policy.maxAttempts) {
+          throw new ConnectionError(
+            `waitForServer: the server did not appear within ${attempt} attempt(s): ${(error as Error).message}`,
+            { cause: error },
+          );
+        }
+      }
+      await this.#backoff.sleep(backoffDelayMs(policy, attempt - 1));
+    }
   }
 
   #openSubscriber(): Promise<Connection> {
@@ -277,16 +306,43 @@ export class Client implements AsyncDisposable {
       this.#router.route(frame);
     }
     const unsubscribed = serverUnsubscribeTypes[frame.kind];
-    if (unsubscribed !== undefined && this.#settings.onServerUnsubscribe !== undefined) {
+    if (unsubscribed !== undefined) {
       // Not the answer to our own UNSUBSCRIBE (those are consumed by the command pipeline): the
       // server dropped the subscription itself, e.g. a shard channel whose slot moved.
-      try {
-        this.#settings.onServerUnsubscribe(frame.channel, unsubscribed);
-      } catch {
-        this.#counters.errors++;
+      if (this.#settings.onServerUnsubscribe !== undefined) {
+        try {
+          this.#settings.onServerUnsubscribe(frame.channel, unsubscribed);
+        } catch {
+          this.#counters.errors++;
+        }
+      } else {
+        this.#serverUnsubscribed(unsubscribed, frame);
       }
     }
     // Other unsolicited frames (subscribe confirmations, pong, invalidate) are not used by this client.
+  }
+
+  /**
+   * Without an onServerUnsubscribe owner (the cluster client), a subscription the server dropped on
+   * its own must not go quiet: its local subscriptions end with a ConnectionError saying so, after
+   * what they already buffered. No automatic re-subscribe: a server that keeps dropping it (a moved
+   * slot answers MOVED) would turn that into a loop.
+   */
+  #serverUnsubscribed(type: SubscriptionType, frame: Frame): void {
+    const entry = this.#router.get(type, nameRecord(frame.channelBytes));
+    if (entry === undefined) return;
+    this.#router.remove(entry);
+    this.#vacated(entry);
+    const error = new ConnectionError(
+      `the server ended the ${type} subscription to ${JSON.stringify(entry.record.name)} on its own ` +
+        `(a shard channel whose slot moved, or the channel was removed): subscribe again`,
+    );
+    for (const member of [...entry.members]) {
+      const subscription = member as Subscription;
+      subscription.end(error, true);
+      // Its other names, if nobody else holds them.
+      this.#release(subscription).catch(() => {});
+    }
   }
 
   // ---- pause policy -------------------------------------------------------------------------------
@@ -331,17 +387,30 @@ export class Client implements AsyncDisposable {
    */
   async command(args: readonly CommandArgument[]): Promise<ReplyValue> {
     this.#assertUsable();
-    const connection = this.#subscriber.protocol === 3 && this.#state === "open"
-      ? this.#subscriber
-      : await this.#commandConnection();
+    if (this.#state === "reconnecting") await this.#connectionBack();
+    const connection = this.#subscriber.protocol === 3 ? this.#subscriber : await this.#commandConnection();
     return connection.command(args);
   }
 
-  async #commandConnection(): Promise<Connection> {
-    if (this.#subscriber.protocol === 3 || this.#state !== "open") {
-      const subscriber = await this.#subscriberConnection();
-      if (subscriber.protocol === 3) return subscriber;
+  /** A command waits for the reconnection: at most maxPendingCommands of them, in order. */
+  async #connectionBack(): Promise<void> {
+    const limit = this.#settings.maxPendingCommands;
+    if (this.#waitingCommands >= limit) {
+      throw new ConnectionError(
+        `the client is reconnecting and ${this.#waitingCommands} command(s) already wait for the connection ` +
+          `(maxPendingCommands = ${limit}): this one was not sent`,
+      );
     }
+    this.#waitingCommands++;
+    try {
+      await this.#reconnected;
+    } finally {
+      this.#waitingCommands--;
+    }
+    this.#assertUsable();
+  }
+
+  #commandConnection(): Promise<Connection> {
     this.#commands ??= Connection.open(this.#settings, "commands", this.#createParser, {
       onPush: () => {},
       onLost: () => {
@@ -390,22 +459,26 @@ export class Client implements AsyncDisposable {
 
   async #reconnect(lost: Connection, lostAt: number, cause: Error): Promise<void> {
     await lost.close(); // frees its parser
-    const { initialDelayMs, maxDelayMs, maxAttempts } = this.#settings.reconnect!;
+    const policy = this.#settings.reconnect!;
     let lastError = cause;
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      // Exponential backoff with full jitter, so many clients do not reconnect in lockstep.
-      const delayMs = Math.random() * Math.min(maxDelayMs, initialDelayMs * 2 ** attempt);
-      await this.#sleep(delayMs);
+    let attempts = 0;
+    while (attempts < policy.maxAttempts) {
+      await this.#backoff.sleep(backoffDelayMs(policy, attempts));
       if (this.#state !== "reconnecting") throw new ClosedError();
+      attempts++;
+      let connection: Connection | undefined;
       try {
-        const connection = await this.#openSubscriber();
-        if (this.#state !== "reconnecting") {
-          await connection.close();
-          throw new ClosedError();
-        }
+        connection = await this.#openSubscriber();
+        if (this.#state !== "reconnecting") throw new ClosedError();
+        // Current from now on, so close() can end it even while the resubscription is unanswered.
         this.#subscriber = connection;
-        if (this.#pausedBy.size > 0) connection.pause();
         await this.#resubscribe(connection);
+        // Lost right after the confirmations (same chunk as a protocol error): its onLost was ignored
+        // while reconnecting, so it must not become the open connection.
+        if (!connection.usable) throw connection.lostError ?? new ConnectionError("the connection closed");
+        if (this.#state !== "reconnecting") throw new ClosedError();
+        // Only now: a paused socket could not have read the resubscription's confirmations.
+        if (this.#pausedBy.size > 0) connection.pause();
         this.#state = "open";
         this.#counters.reconnects++;
         const at = Date.now();
@@ -414,20 +487,22 @@ export class Client implements AsyncDisposable {
         }
         return;
       } catch (error) {
-        if (error instanceof ClosedError) throw error;
+        await connection?.close(); // frees the parser of a connection that did not make it
+        if (this.#state !== "reconnecting") throw new ClosedError();
         lastError = error as Error;
         // A refused password will not fix itself: stop instead of retrying in a storm.
-        if ((error as { serverCode?: string }).serverCode === "WRONGPASS") break;
+        if (isFinalFailure(error)) break;
       }
     }
     const failure = new ConnectionError(
-      `gave up reconnecting after ${maxAttempts} attempt(s): ${lastError.message}`,
+      `gave up reconnecting after ${attempts} attempt(s): ${lastError.message}`,
       { cause: lastError },
     );
     void this.#shutdown(failure);
     throw failure;
   }
 
+  /** Every server subscription, issued in one tick: the connection writes them as one pipelined write. */
   async #resubscribe(connection: Connection): Promise<void> {
     const sent: Promise<void>[] = [];
     for (const type of ["subscribe", "psubscribe", "ssubscribe"] as const) {
@@ -435,13 +510,6 @@ export class Client implements AsyncDisposable {
       if (names.length > 0) sent.push(connection.subscribeCommand(commands[type].subscribe, names, type));
     }
     await Promise.all(sent);
-  }
-
-  #sleep(delayMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wakeReconnect = resolve;
-      this.#reconnectTimer = setTimeout(resolve, delayMs);
-    });
   }
 
   // ---- stats and close ----------------------------------------------------------------------------
@@ -483,8 +551,7 @@ export class Client implements AsyncDisposable {
     if (this.#state === "closing" || this.#state === "closed") return this.#closed;
     const closing = (async () => {
       this.#state = "closing";
-      clearTimeout(this.#reconnectTimer);
-      this.#wakeReconnect?.();
+      this.#backoff.wake();
       if (error === undefined) {
         this.#unsubscribeAll();
         await this.#drain();

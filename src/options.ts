@@ -37,10 +37,34 @@ export interface ClientOptions {
   tls?: boolean | TlsOptions;
   /** 3 (default): HELLO 3, falling back to RESP2 when the server refuses. 2: RESP2 only. */
   protocol?: 2 | 3;
+  /** Socket open + handshake time limit per attempt (default 10000). */
   connectTimeoutMs?: number;
-  /** How long close() lets consumers drain what is already buffered. */
+  /** How long close() lets consumers drain what is already buffered (default 1000). */
   closeTimeoutMs?: number;
+  /**
+   * Reconnection after a lost connection (default on: 100 ms doubling to 5000 ms, full jitter, 20
+   * attempts per outage). `false`: a lost connection ends every subscription with its error.
+   * An authentication failure (WRONGPASS, NOAUTH, NOPERM) stops the attempts at once.
+   */
   reconnect?: false | ReconnectOptions;
+  /**
+   * A connection refused (or a host not resolved) by connect() is retried with the reconnect backoff
+   * (up to reconnect.maxAttempts attempts) until the server appears, instead of failing at once.
+   * Default false: connect() rejects with ConnectionError.
+   */
+  waitForServer?: boolean;
+  /**
+   * Interval of the PING health check on every connection (default 15000; 0 disables). A server that
+   * goes silent (paused, half-open socket) is noticed within 2 × this interval and the connection is
+   * closed with a TimeoutError and reopened. Not checked while the client itself stopped reading
+   * (overflow "pause").
+   */
+  healthCheckIntervalMs?: number;
+  /**
+   * Commands (publish, spublish) issued while the client is reconnecting wait for the connection, up
+   * to this many (default 1000); beyond it they are rejected at once with ConnectionError.
+   */
+  maxPendingCommands?: number;
   /** Default per-subscription buffer size (messages). */
   bufferSize?: number;
   /** Default per-subscription overflow policy. */
@@ -90,6 +114,9 @@ export interface Settings {
   connectTimeoutMs: number;
   closeTimeoutMs: number;
   reconnect: ResolvedReconnect | undefined;
+  waitForServer: boolean;
+  healthCheckIntervalMs: number;
+  maxPendingCommands: number;
   bufferSize: number;
   overflow: OverflowPolicy;
   parserLimits: ParserLimits | undefined;
@@ -106,6 +133,10 @@ export const defaultCloseTimeoutMs = 1_000;
 export const defaultBufferSize = 1024;
 export const defaultOverflow: OverflowPolicy = "drop-oldest";
 export const defaultReconnect: ResolvedReconnect = { initialDelayMs: 100, maxDelayMs: 5_000, maxAttempts: 20 };
+/** 15 s: a dead server is noticed within 30 s, at the cost of one PING per connection per 15 s. */
+export const defaultHealthCheckIntervalMs = 15_000;
+/** 1000 commands waiting for a reconnection: a burst survives a short outage, memory stays bounded. */
+export const defaultMaxPendingCommands = 1_000;
 
 const overflowPolicies: readonly OverflowPolicy[] = ["drop-oldest", "drop-newest", "error", "pause"];
 const secureSchemes = new Set(["rediss:", "valkeys:"]);
@@ -134,6 +165,13 @@ export function resolveSettings(url: string, options: ClientOptions = {}): Setti
     connectTimeoutMs: positiveNumber("connectTimeoutMs", options.connectTimeoutMs, defaultConnectTimeoutMs),
     closeTimeoutMs: nonNegativeNumber("closeTimeoutMs", options.closeTimeoutMs, defaultCloseTimeoutMs),
     reconnect: resolveReconnect(options.reconnect),
+    waitForServer: optionalBoolean("waitForServer", options.waitForServer) ?? false,
+    healthCheckIntervalMs: nonNegativeNumber(
+      "healthCheckIntervalMs",
+      options.healthCheckIntervalMs,
+      defaultHealthCheckIntervalMs,
+    ),
+    maxPendingCommands: nonNegativeInteger("maxPendingCommands", options.maxPendingCommands, defaultMaxPendingCommands),
     bufferSize: validateBufferSize(options.bufferSize ?? defaultBufferSize),
     overflow: validateOverflow(options.overflow ?? defaultOverflow),
     parserLimits: options.parserLimits,
@@ -239,6 +277,20 @@ export function validateOverflow(value: unknown): OverflowPolicy {
 function optionalString(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "string") throw new InvalidArgumentError(`${name}: expected a string`);
+  return value;
+}
+
+function optionalBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") throw new InvalidArgumentError(`${name}: expected true or false`);
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${name}: expected an integer >= 0, got ${String(value)}`);
+  }
   return value;
 }
 

@@ -120,7 +120,21 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     };
   }
 
-  /** Adds a lifecycle listener; returns the function that removes it. */
+  /**
+   * Adds a lifecycle listener; returns the function that removes it. Listeners are called
+   * synchronously; one that throws is counted in the client's stats().errors and the others still run.
+   *
+   * The gap of a lost connection is never silent — pub/sub is at-most-once, so messages published
+   * while the connection was down are lost, and every subscription hears about it:
+   * - `{ type: "disconnected", at, error? }` the connection was lost (`at`: Date.now() of the loss;
+   *   `error`: why — ConnectionError for a closed socket, ProtocolError for a malformed or over-limit
+   *   stream, TimeoutError for a failed health-check PING);
+   * - `{ type: "reconnected", at, downtimeMs }` the client reconnected and the server confirmed the
+   *   resubscription of every name; messages published during `downtimeMs` may have been missed;
+   * - `{ type: "dropped", at, count }` the overflow policy dropped `count` messages (one event per burst);
+   * - `{ type: "end", at, error? }` the subscription ended (unsubscribe, close, abort, overflow
+   *   "error", reconnection given up or disabled — then `error` says why).
+   */
   onEvent(listener: (event: LifecycleEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -5,6 +5,7 @@
 // Rule: pull only — each received chunk is fed to the parser once, then every complete frame drained.
 import { ClosedError, ConnectionError, PushwireError, ReplyError, TimeoutError } from "../errors.ts";
 import type { Frame, FrameKind } from "../frame.ts";
+import { HealthCheck } from "../health.ts";
 import type { NativeStats, ParserLimits } from "../native/parser.ts";
 import type { Settings } from "../options.ts";
 import { describeEndpoint, openTransport, type Transport } from "../transport/transport.ts";
@@ -22,8 +23,11 @@ export interface FrameParser {
 
 export type ParserFactory = (options: { limits?: ParserLimits; libraryPath?: string }) => FrameParser;
 
-/** What a queued command waits for: a reply, or `count` subscribe-family pushes of one kind. */
-type Expectation = "reply" | FrameKind;
+/**
+ * What a queued command waits for: a reply, `count` subscribe-family pushes of one kind, or (a PING)
+ * either a reply or a "pong" push — a RESP2 connection in subscribe mode answers PING with a push.
+ */
+type Expectation = "reply" | "ping" | FrameKind;
 
 interface PendingCommand {
   label: string;
@@ -55,10 +59,13 @@ export class Connection {
   #closing = false;
   /** open() finished: from now on a lost connection is reported through events.onLost. */
   #ready = false;
-  /** Why the connection was lost before open() finished (open() then fails with it). */
+  /** Why the connection was lost (open() fails with it when it happened during the handshake). */
   #lostError: Error | undefined;
   #events: ConnectionEvents;
   #onFrame = (frame: Frame) => this.#route(frame);
+  #bytesReceived = 0;
+  #paused = false;
+  #health: HealthCheck | undefined;
 
   private constructor(parser: FrameParser, events: ConnectionEvents) {
     this.#parser = parser;
@@ -87,6 +94,17 @@ export class Connection {
       await Promise.race([connection.#start(settings, role), expired]);
       if (connection.#lostError) throw connection.#lostError;
       connection.#ready = true;
+      connection.#health = new HealthCheck(settings.healthCheckIntervalMs, {
+        ping: () => connection.#enqueue(["PING"], "ping", 1),
+        get bytesReceived() {
+          return connection.#bytesReceived;
+        },
+        get paused() {
+          return connection.#paused;
+        },
+        fail: (error) => connection.fail(error),
+      });
+      connection.#health.start();
       return connection;
     } catch (error) {
       await connection.close();
@@ -182,6 +200,7 @@ export class Connection {
 
   #receive(chunk: Uint8Array): void {
     if (this.#closed) return;
+    this.#bytesReceived += chunk.length;
     try {
       this.#parser.feed(chunk);
       this.#parser.drain(this.#onFrame);
@@ -193,8 +212,8 @@ export class Connection {
 
   #route(frame: Frame): void {
     const head = this.#pendingHead < this.#pending.length ? this.#pending[this.#pendingHead] : undefined;
-    if (frame.kind === "reply") {
-      if (head?.expect !== "reply") {
+    if (frame.kind === "reply" || (frame.kind === "pong" && head?.expect === "ping")) {
+      if (head?.expect !== "reply" && head?.expect !== "ping") {
         this.#fail(new ConnectionError("the server sent a reply that no command was waiting for"));
         return;
       }
@@ -240,26 +259,47 @@ export class Connection {
     for (const command of pending) command.reject(error);
   }
 
+  /**
+   * Ends the connection as lost with `error` (protocol error, failed health check): pending commands
+   * reject with it and events.onLost hears it. The parser is freed by close().
+   */
+  fail(error: Error): void {
+    this.#fail(error);
+  }
+
   #fail(error: Error): void {
     if (this.#closed || this.#closing) return;
     this.#lost(error);
     void this.#transport?.close();
   }
 
+  /** Why the connection was lost (undefined while it is usable or after a plain close()). */
+  get lostError(): Error | undefined {
+    return this.#lostError;
+  }
+
+  /** False once lost or closed. */
+  get usable(): boolean {
+    return !this.#closed && !this.#closing;
+  }
+
   #lost(error: Error | undefined): void {
     if (this.#closed || this.#closing) return;
     this.#closed = true;
+    this.#health?.stop();
     const reason = error ?? new ConnectionError("the connection closed");
+    this.#lostError = reason;
     this.#rejectPending(reason);
     if (this.#ready) this.#events.onLost(reason);
-    else this.#lostError = reason;
   }
 
   pause(): void {
+    this.#paused = true;
     this.#transport?.pause();
   }
 
   resume(): void {
+    this.#paused = false;
     this.#transport?.resume();
   }
 
@@ -281,6 +321,7 @@ export class Connection {
 
   async #close(): Promise<void> {
     this.#closing = true;
+    this.#health?.stop();
     this.#rejectPending(new ClosedError());
     await this.#transport?.close();
     this.#closed = true;

@@ -71,7 +71,7 @@ export class RedisServer {
       try {
         // The port is random: make sure the server answering is the process we started, not
         // another test's server that happened to take the same port first.
-        const info = await rawCommand(this.port, "INFO", "server");
+        const info = await this.#serverInfo();
         const text = info instanceof Uint8Array ? new TextDecoder().decode(info) : String(info);
         if (text.includes(`process_id:${child.pid}\r\n`)) return;
         throw new Error(`port ${this.port} answered by another process`);
@@ -79,6 +79,20 @@ export class RedisServer {
         if (Date.now() > deadline) throw new Error(`redis-server did not accept on ${this.port}: ${stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+    }
+  }
+
+  // INFO server on a fresh connection, authenticating first when the server was started with
+  // --requirepass (its INFO would otherwise answer NOAUTH).
+  async #serverInfo(): Promise<RawValue> {
+    const passwordIndex = this.args.indexOf("--requirepass");
+    if (passwordIndex < 0) return await rawCommand(this.port, "INFO", "server");
+    const connection = await RawConnection.connect(this.port, this.host);
+    try {
+      const [, info] = await connection.pipeline([["AUTH", this.args[passwordIndex + 1]], ["INFO", "server"]]);
+      return info;
+    } finally {
+      await connection.close();
     }
   }
 

@@ -58,6 +58,8 @@ test(`auth: a wrong password is a clear ReplyError, with no retry storm (${runti
 
 test(`auth: requirepass with the password option, RESP3 and forced RESP2 (${runtime})`, () =>
   withServer(async (server) => {
+    // Set after start rather than with --requirepass: the harness's readiness probe (INFO) has no password.
+    await server.command("CONFIG", "SET", "requirepass", "pw");
     {
       await using client = await connect(server.url, { password: "pw" });
       await roundTrip(client, "resp3");
@@ -68,7 +70,7 @@ test(`auth: requirepass with the password option, RESP3 and forced RESP2 (${runt
     }
     await assert.rejects(connect(server.url, { password: "nope" }), { name: "ReplyError", serverCode: "WRONGPASS" });
     await assert.rejects(connect(server.url, { protocol: 2 }), { name: "ReplyError" });
-  }, ["--requirepass", "pw"]));
+  }));
 
 test(`resp2: protocol 2 subscribes on one connection and publishes on a second (${runtime})`, () =>
   withServer(async (server) => {
@@ -92,9 +94,10 @@ test(`resp2: protocol 2 subscribes on one connection and publishes on a second (
 
 test(`resp2: a server without HELLO falls back to RESP2 (${runtime})`, () =>
   withServer(async (server) => {
+    await server.command("CONFIG", "SET", "requirepass", "old");
     await using client = await connect(server.url, { password: "old" });
     await roundTrip(client, "fallback");
     const lines = await clientList(server, "old");
     assert.equal(lines.length, 2, "RESP2: a subscriber connection and a command connection");
     assert.ok(lines.every((line) => /resp=2/.test(line)));
-  }, ["--rename-command", "HELLO", "", "--requirepass", "old"]));
+  }, ["--rename-command", "HELLO", ""]));

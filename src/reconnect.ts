@@ -1,0 +1,47 @@
+// Reconnection policy, kept apart from the client: the backoff schedule, which failures are worth
+// another attempt, and a sleep that close() can cut short.
+// Rule: exponential backoff with FULL jitter (a uniform delay in [0, min(max, initial·2^attempt)]),
+// so clients cut off together do not come back in lockstep; an authentication failure is final —
+// retrying a wrong password only floods the server's log.
+import { ReplyError } from "./errors.ts";
+import type { ResolvedReconnect } from "./options.ts";
+
+/** The delay before attempt number `attempt` (0-based). */
+export function backoffDelayMs(policy: ResolvedReconnect, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(attempt, 30));
+  return random() * ceiling;
+}
+
+const finalServerCodes = new Set(["WRONGPASS", "NOAUTH", "NOPERM"]);
+
+/** True for failures another attempt cannot fix (refused credentials or permissions). */
+export function isFinalFailure(error: unknown): boolean {
+  return error instanceof ReplyError && finalServerCodes.has(error.serverCode);
+}
+
+/** One pending backoff sleep; wake() ends it early (close() during reconnection). */
+export class BackoffTimer {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #wake: (() => void) | undefined;
+
+  sleep(delayMs: number): Promise<void> {
+    this.wake();
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#wake = undefined;
+        resolve();
+      }, delayMs);
+    });
+  }
+
+  /** Ends the current sleep now (it resolves) and clears its timer. */
+  wake(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
