@@ -29,9 +29,11 @@ export class Frame {
   pattern: string | undefined;
   /**
    * The payload: the message body; raw RESP for "reply", "push" and "invalidate"; the error text for
-   * "error". Copied out of native memory. NativeParser may let the small payloads of one batch share
-   * one ArrayBuffer (see src/native/parser.ts): `data` is then a view, and holding it keeps that
-   * batch's copy alive. Treat it as read-only.
+   * "error". Copied out of native memory exactly once; never rewritten by later parsing. It may be a
+   * view (byteOffset ≠ 0) of a larger JS buffer (see src/native/parser.ts): on Deno the payloads of
+   * many frames share one slab of at most 128 KiB, and holding `data` keeps that slab alive; a large
+   * payload may share its own buffer with its channel bytes. Treat it as read-only; copy it
+   * (`data.slice()`) to keep a small payload for long without pinning its neighbours.
    */
   data: Uint8Array;
   /** Subscribe family: the server's subscription count after the change; else 0. */

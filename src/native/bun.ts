@@ -44,17 +44,28 @@ function addressIn(cell: Uint8Array): number {
   return low + high * 0x100000000;
 }
 
-// Every payload gets its own ArrayBuffer on Bun: a fresh ArrayBuffer is cheap in JavaScriptCore, and
-// measured feed+drain was as fast or faster than one shared copy per batch (16 B: 4.8M vs 4.4M msgs/s;
-// 4 KiB: 0.68M vs 0.45M), so nothing is gained by letting held messages pin their neighbours.
-const OWN_COPY_MIN_BYTES = 0;
+// Batch strategy on Bun: "copy" — one reused 64 KiB slab, every payload copied into its own array.
+// Measured (bench core, ns/msg, native batch; FFI-only floor 65 / 78 / 280 / 4,600 at 16 B / 256 B /
+// 4 KiB / 64 KiB): in JavaScriptCore a small fresh array is cheaper than a view — per 16 B payload
+// slice() 33 ns, subarray()/new Uint8Array(buffer, …) 42–55 ns, new Uint8Array(16) + a JS copy loop
+// 17–19 ns (the loop costs ~0.8 ns/byte: it loses to slice() above ~32 B). Views of a fresh slab per
+// batch ("views", Deno's strategy) gave 130–147 / 170–180 / 740–800 / 8,600–13,000; this strategy
+// 106–116 / 148–165 / 700–760 / 8,800–9,700 (before: 133–149 / 166–175 / 790–850 / 10,500–11,200).
+// A 64 KiB slab sends 64 KiB payloads straight into their own buffer (Bun.allocUnsafe: the core
+// writes every byte), one copy fewer: 8,700–9,500 vs 9,700–10,200 through a 256 KiB slab. A 4 KiB
+// slab (4 KiB payloads direct too) was slower at 4 KiB: 1,000–1,230 (an extra call per message).
+const BATCH_STRATEGY = { slabBytes: 64 * 1024, views: false, ownBufferMinBytes: 0, loopCopyMaxBytes: 32 };
+
+const bun = (globalThis as unknown as { Bun: { allocUnsafe(length: number): Uint8Array } }).Bun;
+const allocateUnzeroed = (length: number): Uint8Array => bun.allocUnsafe(length);
 
 export const openLibrary: OpenLibrary = (path) => {
   const library = ffi.dlopen(path, definitions());
   const s = library.symbols;
   const native: NativeLibrary = {
     path,
-    ownCopyMinBytes: OWN_COPY_MIN_BYTES,
+    batchStrategy: BATCH_STRATEGY,
+    allocate: allocateUnzeroed,
     abiVersion: s.pw_abi_version,
     // pw_parser_new gives 0 for NULL; Bun maps a 0 "ptr" result to null.
     parserNew: s.pw_parser_new,

@@ -11,12 +11,14 @@ export type MessageHandle = { readonly __pw: "message" };
 export interface NativeLibrary {
   /** The file this library was opened from. */
   readonly path: string;
+  /** How NativeParser turns pw_next_batch output into Frames on this runtime (measured per runtime). */
+  readonly batchStrategy: BatchStrategy;
   /**
-   * Payloads of at least this many bytes get their own ArrayBuffer when NativeParser copies a batch
-   * out; smaller ones share one copy per run of a batch. Chosen per runtime by measurement: a fresh
-   * ArrayBuffer is cheap on Bun and costly on Deno (see src/native/parser.ts).
+   * A new Uint8Array of `length` bytes whose contents are unspecified: the caller must overwrite
+   * every byte before anyone else sees it (NativeParser passes it to pw_next_batch as an exact-size
+   * `data` buffer, which the core fills completely).
    */
-  readonly ownCopyMinBytes: number;
+  allocate(length: number): Uint8Array;
   abiVersion(): number;
   /** `options` is a pw_options (32 bytes). Null when the options are invalid or memory runs out. */
   parserNew(options: Uint8Array): ParserHandle | null;
@@ -46,6 +48,25 @@ export interface NativeLibrary {
   internedName(parser: ParserHandle, id: number, buffer: Uint8Array, capacity: number): number;
   keySlot(key: Uint8Array, length: number): number;
   globMatch(pattern: Uint8Array, patternLength: number, subject: Uint8Array, subjectLength: number): number;
+}
+
+/** See the module header of src/native/parser.ts for the two strategies. */
+export interface BatchStrategy {
+  /** Capacity of the data slab passed to pw_next_batch. */
+  readonly slabBytes: number;
+  /**
+   * true: Frames are views of a slab the core never writes again (a fresh slab replaces a full one);
+   * false: one slab reused by every batch, and every payload is copied out of it.
+   */
+  readonly views: boolean;
+  /**
+   * views only: a message that does not fit in the slab's remaining room and needs at least this many
+   * bytes gets its own exact-size buffer (smaller ones start a new slab). Messages larger than
+   * `slabBytes` always get their own buffer, on both strategies.
+   */
+  readonly ownBufferMinBytes: number;
+  /** copy only: payloads up to this length are copied with a JS loop into a new array, longer ones with slice(). */
+  readonly loopCopyMaxBytes: number;
 }
 
 /** What each adapter module exports. Throws (with the runtime's reason) when the file cannot be opened. */

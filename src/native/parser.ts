@@ -3,14 +3,19 @@
 // produced it; nothing native is ever borrowed past a call (pushwire.h "Ownership").
 //
 // Hot path: pw_next_batch writes up to MAX_BATCH_MESSAGES headers into a reusable Uint32Array and
-// their bytes into a reusable data slab (JS-owned, reused for every batch; grown when one message
-// does not fit, shrunk back after a while). Each Frame's bytes are then copied out of the slab:
-// payloads of at least `library.ownCopyMinBytes` bytes get their own ArrayBuffer; the smaller frames
-// of a run between them share one copy (`slice` once, `subarray` per frame). The threshold is per
-// runtime, measured: 0 on Bun (every payload its own buffer: cheap in JavaScriptCore), 64 KiB on
-// Deno, where a fresh ArrayBuffer per message costs ~0.5 µs (DESIGN §2). On Deno a held small frame
-// therefore keeps the bytes of its run alive (at most one slab, 256 KiB by default).
-// Channel and pattern names arrive as interned ids: each id is decoded once per parser and cached.
+// their bytes into a JS-owned data slab; each Frame is built and handed to the sink as soon as it is
+// built (no per-batch array). What happens to the slab is chosen per runtime by measurement
+// (NativeLibrary.batchStrategy; the numbers are in bun.ts and deno.ts):
+//   - copy  (Bun):  one slab, reused by every batch; each payload is copied out into its own array
+//     (a JS loop for tiny payloads, slice() otherwise). A held Frame pins nothing else.
+//   - views (Deno): the core writes into a fresh slab at a moving cursor; Frames are views of it and
+//     the bytes behind a view are never written again (a new slab replaces a full one). No copy in
+//     JS, one ArrayBuffer per slab instead of one per payload. A held Frame keeps its slab alive.
+// On both, a message that does not fit (pw_next_batch says PW_BUFFER_TOO_SMALL and how many bytes it
+// needs) and is large gets its own exact-size buffer: the core writes it straight there
+// (max_messages = 1) and the Frame's data is a view of that buffer, which nothing else shares.
+// Channel and pattern names arrive as interned ids: each id is decoded once per parser and cached
+// (with its own copy of the bytes, so a cached name never pins a slab).
 import { Frame, type FrameKind } from "../frame.ts";
 import { ClosedError, InvalidArgumentError, NativeLibraryError, ProtocolError } from "../errors.ts";
 import type { MessageHandle, NativeLibrary, ParserHandle } from "./library.ts";
@@ -41,9 +46,10 @@ export interface NativeParserOptions {
 }
 
 const MAX_BATCH_MESSAGES = 1024;
-const DEFAULT_DATA_SLAB_BYTES = 256 * 1024;
-/** A slab grown for a large message goes back to the default after this many drains without one. */
-const SHRINK_AFTER_DRAINS = 1024;
+/** Views strategy: a slab with less room than this left is replaced before the next batch. */
+const MIN_SLAB_ROOM = 1024;
+/** FrameKind by pw_kind value (a plain array: one load per frame). */
+const KINDS: readonly (FrameKind | undefined)[] = [...abi.KIND_NAMES];
 const ERROR_MESSAGE_BYTES = 512;
 const MAX_U32 = 0xFFFFFFFF;
 
@@ -108,12 +114,15 @@ export class NativeParser implements Disposable {
   readonly #headerBytes = new Uint8Array(this.#headerWords.buffer);
   readonly #outWords = new Uint32Array(2);
   readonly #outBytes = new Uint8Array(this.#outWords.buffer);
-  #data = new Uint8Array(DEFAULT_DATA_SLAB_BYTES);
-  #drainsSinceGrowth = 0;
+  readonly #slabBytes: number;
+  readonly #views: boolean;
+  readonly #ownBufferMinBytes: number;
+  readonly #loopCopyMaxBytes: number;
+  /** The data slab; with the views strategy, bytes before #cursor belong to Frames already built. */
+  #data: Uint8Array;
+  #cursor = 0;
   /** Decoded names by interned id (ids are stable for the parser's life, across reset()). */
   readonly #names: Name[] = [];
-  /** Frames of the current batch, decoded before any is delivered. */
-  #frames: Frame[] = [];
   /** Frames decoded but not delivered because a sink threw; delivered first by the next drain(). */
   #undelivered: Frame[] = [];
   /** Bumped by reset() and close(): frames decoded before it belong to an old stream. */
@@ -126,6 +135,12 @@ export class NativeParser implements Disposable {
 
   constructor(options: NativeParserOptions = {}) {
     this.#library = loadLibrary(options.libraryPath);
+    const strategy = this.#library.batchStrategy;
+    this.#slabBytes = strategy.slabBytes;
+    this.#views = strategy.views;
+    this.#ownBufferMinBytes = strategy.ownBufferMinBytes;
+    this.#loopCopyMaxBytes = strategy.loopCopyMaxBytes;
+    this.#data = new Uint8Array(this.#slabBytes);
     this.#flags = options.resp2PushArrays ? abi.PW_OPTION_RESP2_PUSH_ARRAYS : 0;
     const optionWords = optionsToWords(options.limits ?? {}, this.#flags);
     const handle = this.#library.parserNew(new Uint8Array(optionWords.buffer));
@@ -166,28 +181,87 @@ export class NativeParser implements Disposable {
         delivered += this.#deliver(frames, sink);
       }
       while (generation === this.#generation) {
+        let slab = this.#data;
+        let cursor = this.#cursor;
+        if (slab.length - cursor < MIN_SLAB_ROOM) {
+          slab = this.#data = new Uint8Array(this.#slabBytes);
+          cursor = this.#cursor = 0;
+        }
         const status = this.#library.nextBatch(
           this.#handle,
           this.#headerBytes,
           MAX_BATCH_MESSAGES,
-          this.#data,
-          this.#data.length,
+          cursor === 0 ? slab : slab.subarray(cursor),
+          slab.length - cursor,
           this.#outBytes,
         );
-        if (status === abi.PW_PENDING) break;
-        if (status === abi.PW_BUFFER_TOO_SMALL) {
-          this.#growData(this.#outWords[1]);
+        if (status === abi.PW_OK) {
+          const count = this.#outWords[0];
+          if (this.#views) {
+            // Hand the used part of the slab out: it is never written again.
+            this.#cursor = cursor + this.#outWords[1];
+            delivered += this.#deliverBatch(count, slab, cursor, true, sink);
+          } else {
+            delivered += this.#deliverBatch(count, slab, 0, false, sink);
+          }
           continue;
         }
-        if (status !== abi.PW_OK) throw this.#error(status);
-        this.#decodeBatch(this.#outWords[0]);
-        delivered += this.#deliver(this.#frames, sink);
+        if (status === abi.PW_PENDING) break;
+        if (status !== abi.PW_BUFFER_TOO_SMALL) throw this.#error(status);
+        const needed = this.#outWords[1];
+        // Views: a message that fits an empty slab and is not large starts a new slab. Copy: the slab is
+        // empty on every call, so the message is larger than the slab: its own buffer too.
+        if (this.#views && needed < this.#ownBufferMinBytes && needed <= this.#slabBytes) {
+          this.#data = new Uint8Array(this.#slabBytes);
+          this.#cursor = 0;
+          continue;
+        }
+        delivered += this.#deliverLarge(needed, sink);
       }
     } finally {
       this.#draining = false;
     }
-    this.#maybeShrinkData();
     return delivered;
+  }
+
+  /**
+   * The next message, `needed` bytes, goes into its own exact-size buffer, written by the core (every
+   * byte of it: channel, pattern, payload), so it may be allocated without zeroing.
+   */
+  #deliverLarge(needed: number, sink: (frame: Frame) => void): number {
+    const buffer = this.#library.allocate(needed);
+    const status = this.#library.nextBatch(this.#handle, this.#headerBytes, 1, buffer, needed, this.#outBytes);
+    if (status !== abi.PW_OK) throw this.#error(status);
+    if (this.#outWords[0] !== 1 || this.#outWords[1] !== needed) {
+      throw new NativeLibraryError(`pw_next_batch filled ${this.#outWords[1]} of the ${needed} bytes it asked for`);
+    }
+    return this.#deliverBatch(1, buffer, 0, true, sink);
+  }
+
+  /**
+   * Frames 0..count-1 of the header words, built one at a time and handed to `sink` as they are
+   * built. Their bytes are at `source[delta + data offset]`; `view`: the frames may keep views of
+   * `source` (it is never written again), else each copies its bytes out.
+   */
+  #deliverBatch(count: number, source: Uint8Array, delta: number, view: boolean, sink: (frame: Frame) => void): number {
+    const generation = this.#generation;
+    let index = 0;
+    while (index < count) {
+      const frame = this.#frameAt(index, source, delta, view);
+      index++;
+      try {
+        sink(frame);
+      } catch (error) {
+        if (generation === this.#generation) {
+          const rest: Frame[] = [];
+          for (let later = index; later < count; later++) rest.push(this.#frameAt(later, source, delta, view));
+          this.#undelivered = rest;
+        }
+        throw error;
+      }
+      if (generation !== this.#generation) break;
+    }
+    return index;
   }
 
   /**
@@ -268,73 +342,44 @@ export class NativeParser implements Disposable {
     return index;
   }
 
-  /** Copies one batch out of the slab into this.#frames (see the module header for the sharing rule). */
-  #decodeBatch(count: number): void {
-    const words = this.#headerWords;
-    const ownCopyMinBytes = this.#library.ownCopyMinBytes;
-    this.#frames = [];
-    let runFirst = 0;
-    for (let index = 0; index < count; index++) {
-      if (words[index * abi.PW_BATCH_HEADER_WORDS + abi.PW_BATCH_PAYLOAD_LENGTH] < ownCopyMinBytes) continue;
-      this.#decodeRun(runFirst, index);
-      this.#frames.push(this.#frameAt(index, undefined, 0));
-      runFirst = index + 1;
-    }
-    this.#decodeRun(runFirst, count);
-  }
-
-  /** Frames [first, end) share one copy of their bytes. */
-  #decodeRun(first: number, end: number): void {
-    if (first === end) return;
-    const words = this.#headerWords;
-    const start = words[first * abi.PW_BATCH_HEADER_WORDS + abi.PW_BATCH_DATA_OFFSET];
-    const last = (end - 1) * abi.PW_BATCH_HEADER_WORDS;
-    const stop = words[last + abi.PW_BATCH_DATA_OFFSET] + words[last + abi.PW_BATCH_CHANNEL_LENGTH] +
-      words[last + abi.PW_BATCH_PATTERN_LENGTH] + words[last + abi.PW_BATCH_PAYLOAD_LENGTH];
-    const copy = this.#data.slice(start, stop);
-    for (let index = first; index < end; index++) this.#frames.push(this.#frameAt(index, copy, start));
-  }
-
-  /** Frame number `index` of the batch; `copy` holds slab bytes from `copyStart` (undefined: own copies). */
-  #frameAt(index: number, copy: Uint8Array | undefined, copyStart: number): Frame {
+  /** Frame number `index` of the batch (see #deliverBatch for `source`, `delta` and `view`). */
+  #frameAt(index: number, source: Uint8Array, delta: number, view: boolean): Frame {
     const words = this.#headerWords;
     const base = index * abi.PW_BATCH_HEADER_WORDS;
     const kindValue = words[base + abi.PW_BATCH_KIND];
     const nameIds = words[base + abi.PW_BATCH_NAME_IDS];
-    const channelStart = words[base + abi.PW_BATCH_DATA_OFFSET];
     const channelLength = words[base + abi.PW_BATCH_CHANNEL_LENGTH];
     const patternLength = words[base + abi.PW_BATCH_PATTERN_LENGTH];
     const payloadLength = words[base + abi.PW_BATCH_PAYLOAD_LENGTH];
+    const channelStart = words[base + abi.PW_BATCH_DATA_OFFSET] + delta;
     const patternStart = channelStart + channelLength;
     const payloadStart = patternStart + patternLength;
-    const channel = this.#slabName(nameIds & 0xFFFF, channelStart, channelLength, copy, copyStart);
-    const pattern = kindValue === abi.PW_KIND_PMESSAGE
-      ? this.#slabName(nameIds >>> 16, patternStart, patternLength, copy, copyStart)
-      : undefined;
-    const data = copy === undefined
-      ? this.#data.slice(payloadStart, payloadStart + payloadLength)
-      : copy.subarray(payloadStart - copyStart, payloadStart - copyStart + payloadLength);
-    return new Frame(
-      kindName(kindValue),
-      channel.text,
-      channel.bytes,
-      pattern?.text,
-      pattern?.bytes,
-      data,
-      words[base + abi.PW_BATCH_COUNT],
-    );
+    const channel = channelLength === 0 ? NO_NAME : this.#name(nameIds & 0xFFFF, source, channelStart, channelLength, view);
+    let data: Uint8Array;
+    if (view) {
+      data = new Uint8Array(source.buffer, source.byteOffset + payloadStart, payloadLength);
+    } else if (payloadLength <= this.#loopCopyMaxBytes) {
+      data = new Uint8Array(payloadLength);
+      for (let at = 0; at < payloadLength; at++) data[at] = source[payloadStart + at];
+    } else {
+      data = source.slice(payloadStart, payloadStart + payloadLength);
+    }
+    let kind = KINDS[kindValue];
+    if (kind === undefined) kind = kindName(kindValue);
+    if (kindValue !== abi.PW_KIND_PMESSAGE) {
+      return new Frame(kind, channel.text, channel.bytes, undefined, undefined, data, words[base + abi.PW_BATCH_COUNT]);
+    }
+    const pattern = patternLength === 0 ? NO_NAME : this.#name(nameIds >>> 16, source, patternStart, patternLength, view);
+    return new Frame(kind, channel.text, channel.bytes, pattern.text, pattern.bytes, data, words[base + abi.PW_BATCH_COUNT]);
   }
 
-  /** The name at slab[start, start+length): cached by interned id, decoded each time for id 0. */
-  #slabName(id: number, start: number, length: number, copy: Uint8Array | undefined, copyStart: number): Name {
-    if (length === 0) return NO_NAME;
+  /** The name at source[start, start+length): cached by interned id (an own copy), decoded each time for id 0. */
+  #name(id: number, source: Uint8Array, start: number, length: number, view: boolean): Name {
     if (id !== 0) {
       const cached = this.#names[id];
       if (cached !== undefined) return cached;
     }
-    const bytes = id !== 0 || copy === undefined
-      ? this.#data.slice(start, start + length)
-      : copy.subarray(start - copyStart, start - copyStart + length);
+    const bytes = id !== 0 || !view ? source.slice(start, start + length) : source.subarray(start, start + length);
     const name = { text: decoder.decode(bytes), bytes };
     if (id !== 0) this.#names[id] = name;
     return name;
@@ -360,18 +405,6 @@ export class NativeParser implements Disposable {
     const name = { text: decoder.decode(bytes), bytes };
     if (id !== 0) this.#names[id] = name;
     return name;
-  }
-
-  #growData(neededBytes: number): void {
-    const capacity = Math.min(MAX_U32, Math.max(neededBytes, this.#data.length * 2));
-    this.#data = new Uint8Array(capacity);
-    this.#drainsSinceGrowth = 0;
-  }
-
-  #maybeShrinkData(): void {
-    if (this.#data.length <= DEFAULT_DATA_SLAB_BYTES) return;
-    if (++this.#drainsSinceGrowth < SHRINK_AFTER_DRAINS) return;
-    this.#data = new Uint8Array(DEFAULT_DATA_SLAB_BYTES);
   }
 
   #error(status: number): ProtocolError {

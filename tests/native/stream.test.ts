@@ -68,7 +68,7 @@ test("stream: binary payloads (all 256 byte values, CRLF inside) and binary chan
   });
 });
 
-test("stream: a 1 MiB payload grows the data slab, and small frames around it stay intact", () => {
+test("stream: a 1 MiB payload (its own buffer, written by the core) and small frames around it stay intact", () => {
   const big = new Uint8Array(1024 * 1024 + 3).map((_, index) => (index * 31) & 0xFF);
   withParser({}, (parser) => {
     const frames = parseAll(
@@ -87,6 +87,51 @@ test("stream: a 1 MiB payload grows the data slab, and small frames around it st
     parseAll(parser, push(bulk("message"), bulk("a"), bulk("overwrite the slab")));
     assert.equal(frames[0].text(), "before");
     assert.deepEqual(frames[1].data, big);
+  });
+});
+
+test("stream: held frames stay exact across many drains, slab changes and own-buffer payloads", () => {
+  // Sizes around every threshold of both batch strategies (src/native/bun.ts, deno.ts): tiny payloads
+  // (copy loop), slab-sized ones, ones that do not fit the room left, ones larger than any slab.
+  const sizes = [0, 1, 31, 32, 33, 200, 4096, 20_000, 32 * 1024, 40_000, 64 * 1024, 64 * 1024 + 7, 100_000, 128 * 1024, 200_000, 3];
+  const long = "N".repeat(abi.PW_MAX_INTERNED_NAME_LENGTH + 5); // not interned: its bytes come from the slab
+  const expected: { channel: string; pattern: string | undefined; data: Uint8Array }[] = [];
+  const parts: Uint8Array[] = [];
+  let seed = 7;
+  for (let round = 0; round < 3; round++) {
+    for (const size of sizes) {
+      const data = new Uint8Array(size);
+      for (let at = 0; at < size; at++) data[at] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      const index = expected.length;
+      if (index % 3 === 2) {
+        const channel = index % 2 === 0 ? long : `ch${index % 5}`;
+        parts.push(push(bulk("pmessage"), bulk("p*"), bulk(channel), bulk(data)));
+        expected.push({ channel, pattern: "p*", data });
+      } else {
+        const channel = index % 4 === 0 ? long : `ch${index % 5}`;
+        parts.push(push(bulk("message"), bulk(channel), bulk(data)));
+        expected.push({ channel, pattern: undefined, data });
+      }
+    }
+  }
+  const stream = bytes(...parts);
+  withParser({}, (parser) => {
+    // Uneven pieces, drained after each: batches of every length, frames held throughout.
+    const pieces: Uint8Array[] = [];
+    for (let at = 0, step = 1; at < stream.length; at += step, step = (step * 7 + 3) % 90_000 + 1) {
+      pieces.push(stream.subarray(at, Math.min(stream.length, at + step)));
+    }
+    const frames = parseAll(parser, ...pieces);
+    // More traffic after the fact must not change what was handed out.
+    parseAll(parser, ...Array.from({ length: 50 }, (_, index) => push(bulk("message"), bulk("x"), bulk("y".repeat(index * 997)))));
+    assert.equal(frames.length, expected.length);
+    frames.forEach((frame, index) => {
+      assert.equal(frame.channel, expected[index].channel, `frame ${index}`);
+      assert.equal(frame.pattern, expected[index].pattern, `frame ${index}`);
+      assert.equal(frame.data.length, expected[index].data.length, `frame ${index}`);
+      assert.deepEqual(frame.data, expected[index].data, `frame ${index}`);
+      assert.equal(new TextDecoder().decode(frame.channelBytes), expected[index].channel, `frame ${index}`);
+    });
   });
 });
 
