@@ -45,6 +45,13 @@ if [ -z "$filter" ]; then
   [ "$zig_status" -ne 0 ] && tail -40 "$zig_log"
 fi
 
+# --- Type check (Deno's TypeScript; the same sources Bun runs) -------------------------------------------
+if [ -z "$filter" ]; then
+  check_log="$log_dir/deno-check.log"
+  if deno check mod.ts src/ tests/ bench/ examples/ scripts/ >"$check_log" 2>&1; then count "deno check" 1 0
+  else count "deno check" 0 1; sed 's/\x1b\[[0-9;]*m//g' "$check_log" | grep -A4 -E 'TS[0-9]+' | head -30; fi
+fi
+
 # --- TypeScript tests, both runtimes -------------------------------------------------------------------
 test_root="tests${filter:+/$filter}"
 

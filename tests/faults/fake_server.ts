@@ -38,7 +38,7 @@ export class FakeConnection {
   readonly chunks: string[][][] = [];
   /** Names subscribed on this connection. */
   readonly subscribed = new Set<string>();
-  #buffer = new Uint8Array(0);
+  #buffer: Uint8Array = new Uint8Array(0);
   #closed: Promise<void>;
 
   constructor(readonly socket: net.Socket, readonly index: number, private readonly server: FakeServer) {

@@ -100,7 +100,7 @@ export function asText(value: RawValue): unknown {
  */
 export class RawConnection {
   #socket: net.Socket;
-  #buffer = new Uint8Array(0);
+  #buffer: Uint8Array = new Uint8Array(0);
   #waiting: ((value: RawValue) => void)[] = [];
   #closed: Promise<void>;
   #failure: Error | undefined;
