@@ -48,7 +48,8 @@ typedef int32_t pw_status;
                                     out[1] holds the number of data bytes it needs */
 /* sticky (poison the parser until pw_reset): */
 #define PW_ERR_PROTOCOL -1       /* malformed stream: unknown type byte, bad length, missing CRLF */
-#define PW_ERR_BULK_TOO_LONG -2  /* a bulk/verbatim/bulk-error/big-number length > max_bulk_length */
+#define PW_ERR_BULK_TOO_LONG -2  /* a bulk/verbatim/bulk-error/big-number length > max_bulk_length
+                                    (also a simple string/error line longer than that) */
 #define PW_ERR_TOO_DEEP -3       /* aggregate nesting deeper than max_nesting_depth */
 #define PW_ERR_AGGREGATE_TOO_LONG -4 /* an aggregate announced more than max_aggregate_length elements */
 #define PW_ERR_QUEUE_FULL -5     /* buffered input + live message bytes would exceed max_queued_bytes */
@@ -73,7 +74,8 @@ typedef uint32_t pw_kind;
 #define PW_KIND_PUNSUBSCRIBE 8 /* as UNSUBSCRIBE, channel = the pattern               */
 #define PW_KIND_SUNSUBSCRIBE 9 /* as UNSUBSCRIBE                                      */
 #define PW_KIND_PONG 10        /* RESP2 subscriber-mode ["pong", payload]; payload = the echoed bulk */
-#define PW_KIND_INVALIDATE 11  /* client tracking ["invalidate", keys]: payload = raw RESP of keys */
+#define PW_KIND_INVALIDATE 11  /* client tracking ["invalidate", keys]: payload = raw RESP of keys
+                                  (also RESP2 REDIRECT ["message", "__redis__:invalidate", keys|null]) */
 #define PW_KIND_OTHER_PUSH 12  /* any other push: channel = its name, payload = raw RESP of the frame */
 #define PW_KIND_REPLY 13       /* any non-push, non-error frame: payload = its raw RESP bytes      */
 #define PW_KIND_ERROR_REPLY 14 /* '-' simple error or '!' bulk error: payload = the error text    */

@@ -286,3 +286,80 @@ test "seeded random loop: random streams, feeds, both APIs, frees and resets end
     for (0..3000) |_| try fuzz.iteration(debug_allocator.allocator(), random);
     try testing.expectEqual(.ok, debug_allocator.deinit());
 }
+
+/// Every message of `stream` fed in `chunk_length` pieces, digested with the fast path on or off.
+fn digestOfRun(options: abi.Options, stream: []const u8, chunk_length: usize, fast_path_enabled: bool, use_batch: bool) !u64 {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, options);
+    defer parser.destroy();
+    parser.fast_path_enabled = fast_path_enabled;
+    var hasher = std.hash.Wyhash.init(0);
+    var offset: usize = 0;
+    var headers: [3 * abi.batch_header_words]u32 = undefined;
+    var data: [256]u8 = undefined;
+    outer: while (offset < stream.len) {
+        const end = @min(stream.len, offset + chunk_length);
+        parser.feed(stream[offset..end]) catch |err| {
+            hasher.update(@errorName(err));
+            break;
+        };
+        offset = end;
+        while (true) {
+            if (use_batch) {
+                const result = parser.nextBatch(&headers, &data) catch |err| {
+                    hasher.update(@errorName(err));
+                    hasher.update(parser.errorMessage());
+                    break :outer;
+                };
+                if (result.status != .ok) break;
+                hasher.update(std.mem.sliceAsBytes(headers[0 .. result.message_count * abi.batch_header_words]));
+                hasher.update(data[0..result.data_bytes]);
+            } else {
+                const message = (parser.nextMessage() catch |err| {
+                    hasher.update(@errorName(err));
+                    hasher.update(parser.errorMessage());
+                    break :outer;
+                }) orelse break;
+                defer parser.freeMessage(message) catch unreachable;
+                hasher.update(std.mem.asBytes(&[_]u32{ message.kind, message.flags, message.count, message.channel_id, message.pattern_id }));
+                if (message.channel) |channel| hasher.update(channel[0..message.channel_length]);
+                if (message.pattern) |pattern| hasher.update(pattern[0..message.pattern_length]);
+                if (message.payload) |payload| hasher.update(payload[0..message.payload_length]);
+            }
+        }
+    }
+    const counters = parser.counters();
+    hasher.update(std.mem.asBytes(&[_]u64{ counters.total_messages, counters.buffered_bytes, counters.errors }));
+    return hasher.final();
+}
+
+test "the message fast path gives exactly what the general path gives (both APIs, any split, any limits)" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(0x5eed_fa57);
+    const random = prng.random();
+    for (0..1000) |_| {
+        var stream: std.ArrayList(u8) = .empty;
+        defer stream.deinit(allocator);
+        const writer: generator.Writer = .{ .random = random, .out = &stream, .allocator = allocator };
+        const resp3 = random.boolean();
+        for (0..1 + random.uintLessThan(usize, 12)) |_| {
+            if (random.uintLessThan(u8, 4) == 0) try writer.frame(resp3) else try writer.pubsubFrame(resp3);
+        }
+        // Sometimes a corrupted byte, so declines and errors are compared too.
+        if (random.uintLessThan(u8, 4) == 0) stream.items[random.uintLessThan(usize, stream.items.len)] = random.int(u8);
+        const small = random.boolean();
+        const options: abi.Options = .{
+            .flags = if (random.boolean()) abi.option_resp2_push_arrays else 0,
+            // Often around the name lengths (7, 8), where a limit must make both paths refuse.
+            .max_bulk_length = if (small) random.uintAtMost(u32, if (random.boolean()) 12 else 70) else 0,
+            .max_aggregate_length = if (small) random.uintAtMost(u32, 5) else 0,
+        };
+        const chunk_length = 1 + random.uintLessThan(usize, 80);
+        const use_batch = random.boolean();
+        // Batch boundaries depend on the split, so each split is compared with itself.
+        for ([_]usize{ chunk_length, stream.items.len }) |split_length| {
+            const expected = try digestOfRun(options, stream.items, split_length, false, use_batch);
+            try testing.expectEqual(expected, try digestOfRun(options, stream.items, split_length, true, use_batch));
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! fuzz_loop.zig — one seeded random iteration, shared by the unit tests (a few thousand runs)
 //! and the `pushwire-fuzz` executable (as many as fit in the time given). Its rules, checked on
 //! every iteration: no crash; the same bytes split differently give the same messages and the same
-//! final status; after freeing every message and a reset, nothing is accounted as live.
+//! final status, with the message fast path (fast_path.zig) on and off; after freeing every
+//! message and a reset, nothing is accounted as live.
 
 const std = @import("std");
 const Allocator = std.mem.Allocator;
@@ -46,9 +47,10 @@ fn buildStream(allocator: Allocator, random: std.Random, stream: *std.ArrayList(
 }
 
 /// A digest of every message and the final status of one run.
-fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flags: u32, use_batch: bool) !u64 {
+fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flags: u32, use_batch: bool, fast_path_enabled: bool) !u64 {
     const parser = try core.Parser.create(allocator, .{ .flags = flags });
     defer parser.destroy();
+    parser.fast_path_enabled = fast_path_enabled;
     var hasher = std.hash.Wyhash.init(0);
     var start: usize = 0;
     var final_error: ?errors.Error = null;
@@ -119,7 +121,8 @@ fn hashMessage(hasher: *std.hash.Wyhash, kind: u32, flags: u32, count: u32, data
 /// Whole feed, random cuts, byte-by-byte for short streams, simple and batch API: one digest.
 fn checkSplitsAgree(allocator: Allocator, random: std.Random, stream: []const u8) !void {
     const flags: u32 = if (random.boolean()) abi.option_resp2_push_arrays else 0;
-    const expected = try runDigest(allocator, stream, &.{}, flags, false);
+    const expected = try runDigest(allocator, stream, &.{}, flags, false, true);
+    if (try runDigest(allocator, stream, &.{}, flags, false, false) != expected) return error.SplitMismatch;
     var cuts: std.ArrayList(usize) = .empty;
     defer cuts.deinit(allocator);
     var cut: usize = 0;
@@ -129,8 +132,8 @@ fn checkSplitsAgree(allocator: Allocator, random: std.Random, stream: []const u8
         if (cut >= stream.len) break;
         try cuts.append(allocator, cut);
     }
-    if (try runDigest(allocator, stream, cuts.items, flags, false) != expected) return error.SplitMismatch;
-    if (try runDigest(allocator, stream, cuts.items, flags, true) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, false, true) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, true, true) != expected) return error.SplitMismatch;
 }
 
 fn randomOptions(random: std.Random) abi.Options {

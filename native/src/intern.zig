@@ -16,7 +16,9 @@ pub const Interner = struct {
     /// 0 disables interning.
     names_max: u32,
     /// The last name looked up: consecutive messages on one channel skip hashing.
+    /// recent_name is names.items[recent_id - 1] (owned), or empty while recent_id is 0.
     recent_id: u32 = 0,
+    recent_name: []const u8 = &.{},
 
     /// `max_interned_names` as in pw_options: 0 = default, PW_NO_INTERNING = disabled.
     pub fn init(max_interned_names: u32) Interner {
@@ -36,13 +38,45 @@ pub const Interner = struct {
     }
 
     /// The id of `name`, giving it the next free id if it has none; 0 when it cannot have one.
-    pub fn intern(self: *Interner, allocator: Allocator, name: []const u8) u32 {
+    /// Inline for the common case (the channel of the previous message): a length and bytes
+    /// compare against the recent name, no hashing, no call.
+    pub inline fn intern(self: *Interner, allocator: Allocator, name: []const u8) u32 {
+        if (name.len == self.recent_name.len and self.recent_id != 0 and
+            equalBytes(self.recent_name, name)) return self.recent_id;
+        return self.internLookup(allocator, name);
+    }
+
+    /// Byte equality of two equally long names. Up to 16 bytes (most channel names) it compares
+    /// the first and the last 4 or 8 bytes, overlapping, instead of calling std.mem.eql (which
+    /// was a call and ~40 instructions a message on the simple path).
+    fn equalBytes(left: []const u8, right: []const u8) bool {
+        assert(left.len == right.len);
+        const length = left.len;
+        return switch (length) {
+            0 => true,
+            1...3 => left[0] == right[0] and left[length / 2] == right[length / 2] and left[length - 1] == right[length - 1],
+            4...7 => equalOverlapping(4, left, right),
+            8...16 => equalOverlapping(8, left, right),
+            else => std.mem.eql(u8, left, right),
+        };
+    }
+
+    fn equalOverlapping(comptime width: usize, left: []const u8, right: []const u8) bool {
+        assert(left.len >= width and left.len <= 2 * width and right.len == left.len);
+        const Word = std.meta.Int(.unsigned, width * 8);
+        const tail = left.len - width;
+        const head_equal = @as(Word, @bitCast(left[0..width].*)) == @as(Word, @bitCast(right[0..width].*));
+        const tail_equal = @as(Word, @bitCast(left[tail..][0..width].*)) == @as(Word, @bitCast(right[tail..][0..width].*));
+        return head_equal and tail_equal;
+    }
+
+    fn internLookup(self: *Interner, allocator: Allocator, name: []const u8) u32 {
         if (name.len == 0 or name.len > abi.max_interned_name_length) return 0;
-        if (self.recent_id != 0 and std.mem.eql(u8, self.names.items[self.recent_id - 1], name)) {
-            return self.recent_id;
-        }
         const id = self.ids_by_name.get(name) orelse self.add(allocator, name);
-        if (id != 0) self.recent_id = id;
+        if (id != 0) {
+            self.recent_id = id;
+            self.recent_name = self.names.items[id - 1];
+        }
         return id;
     }
 
@@ -91,6 +125,22 @@ test "interning disabled and over-long names give 0" {
     const long = [_]u8{'a'} ** (abi.max_interned_name_length + 1);
     try std.testing.expectEqual(@as(u32, 0), interner.intern(allocator, &long));
     try std.testing.expectEqual(@as(u32, 1), interner.intern(allocator, long[0..abi.max_interned_name_length]));
+}
+
+test "the recent-name compare sees every differing byte at every length" {
+    var left: [40]u8 = undefined;
+    var right: [40]u8 = undefined;
+    for (0..left.len + 1) |length| {
+        for (0..length) |index| {
+            for (&left, &right, 0..) |*l, *r, position| {
+                l.* = @truncate(position * 7 + 1);
+                r.* = l.*;
+            }
+            try std.testing.expect(Interner.equalBytes(left[0..length], right[0..length]));
+            right[index] ^= 0x20;
+            try std.testing.expect(!Interner.equalBytes(left[0..length], right[0..length]));
+        }
+    }
 }
 
 test "interning survives out of memory with id 0" {

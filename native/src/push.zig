@@ -37,26 +37,25 @@ const PushName = enum {
 };
 
 /// Pub/sub names compare ASCII-case-insensitively (RESP2 servers send "message", some proxies
-/// upper-case them). Dispatch on the length first: at most three candidates share one.
+/// upper-case them). A name of 4..12 bytes is folded into one u128 — bytes OR 0x20, zero padded —
+/// and compared with each candidate's key at once: no per-byte loop, no second case-insensitive
+/// pass. OR 0x20 is exact here: every pub/sub name is lower-case letters, and a byte b has
+/// b | 0x20 == c for a lower-case letter c only when b is c or its upper case. Padding cannot
+/// collide with a shorter name: a folded byte is never 0.
 fn pushNameOf(name: []const u8) ?PushName {
-    const candidates: []const PushName = switch (name.len) {
-        4 => &.{.pong},
-        7 => &.{.message},
-        8 => &.{ .pmessage, .smessage },
-        9 => &.{.subscribe},
-        10 => &.{ .psubscribe, .ssubscribe, .invalidate },
-        11 => &.{.unsubscribe},
-        12 => &.{ .punsubscribe, .sunsubscribe },
-        else => return null,
-    };
-    // Servers send lower case: an exact compare first, the case-insensitive one only if needed.
-    for (candidates) |candidate| {
-        if (std.mem.eql(u8, name, @tagName(candidate))) return candidate;
-    }
-    for (candidates) |candidate| {
-        if (std.ascii.eqlIgnoreCase(name, @tagName(candidate))) return candidate;
+    if (name.len < 4 or name.len > 12) return null;
+    const key = foldedKeyOf(name);
+    inline for (@typeInfo(PushName).@"enum".fields) |field| {
+        if (key == comptime foldedKeyOf(field.name)) return @enumFromInt(field.value);
     }
     return null;
+}
+
+fn foldedKeyOf(name: []const u8) u128 {
+    assert(name.len <= 16);
+    var padded: [16]u8 = @splat(0);
+    for (padded[0..name.len], name) |*folded, byte| folded.* = byte | 0x20;
+    return std.mem.readInt(u128, &padded, .little);
 }
 
 test "pushNameOf knows every name by its length" {
@@ -65,6 +64,12 @@ test "pushNameOf knows every name by its length" {
     }
     try std.testing.expectEqual(@as(?PushName, .smessage), pushNameOf("SMessage"));
     try std.testing.expectEqual(@as(?PushName, null), pushNameOf("messages"));
+    try std.testing.expectEqual(@as(?PushName, .pong), pushNameOf("PoNg"));
+    // Non-letters that fold onto letters, embedded zeros, and padding stay distinct.
+    try std.testing.expectEqual(@as(?PushName, null), pushNameOf("pong\x00"));
+    try std.testing.expectEqual(@as(?PushName, null), pushNameOf("p\x0fng"));
+    try std.testing.expectEqual(@as(?PushName, null), pushNameOf("messag"));
+    try std.testing.expectEqual(@as(?PushName, null), pushNameOf("MESSAGE\x20"));
 }
 
 /// One top-level element as classification sees it.
@@ -142,6 +147,9 @@ fn classifyPush(frame: parser.Frame, context: Context, is_resp3: bool) errors.Er
             view.kind = if (name == .message) .message else .smessage;
             try shape.expectCount(3);
             view.channel = try shape.expectString(1);
+            if (name == .message and isRedirectedInvalidation(frame, view.channel)) {
+                return .{ .kind = .invalidate, .flags = flags, .payload = frame.bytes[frame.children[2].start..] };
+            }
             view.payload = try shape.expectString(2);
         },
         .pmessage => {
@@ -168,6 +176,22 @@ fn classifyPush(frame: parser.Frame, context: Context, is_resp3: bool) errors.Er
         },
     }
     return view;
+}
+
+/// Client tracking in REDIRECT mode to a RESP2 connection sends invalidations as messages on
+/// this channel whose payload is the array of keys (or null: everything was flushed). They are
+/// the same event as a RESP3 `invalidate` push, so they become one: PW_KIND_INVALIDATE with the
+/// raw RESP of the keys as the payload. A bulk string payload stays an ordinary message (anyone
+/// may PUBLISH on the channel).
+const invalidation_channel = "__redis__:invalidate";
+
+fn isRedirectedInvalidation(frame: parser.Frame, channel: []const u8) bool {
+    if (!std.mem.eql(u8, channel, invalidation_channel)) return false;
+    return switch (readElement(frame, 2)) {
+        .null_value => true,
+        .other => |type_byte| type_byte == '*',
+        .string, .integer => false,
+    };
 }
 
 fn subscriptionKindOf(name: PushName) abi.Kind {

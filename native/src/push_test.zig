@@ -93,6 +93,30 @@ test "pong, invalidate, other pushes" {
     (try expectMessage(resp2, "*1\r\n:1\r\n", .reply, "", "", "*1\r\n:1\r\n")).deinit(allocator);
 }
 
+test "RESP2 client-tracking REDIRECT: a message on __redis__:invalidate with an array or null payload is an invalidation" {
+    // Was a sticky PUSH_SHAPE error: the array payload broke the message shape check.
+    const channel = "$20\r\n__redis__:invalidate\r\n";
+    const keys = "*2\r\n$1\r\na\r\n$3\r\nkey\r\n";
+    try expectBothForms("$7\r\nmessage\r\n" ++ channel ++ keys, 3, .invalidate, "", "", keys);
+    try expectBothForms("$7\r\nmessage\r\n" ++ channel ++ "*-1\r\n", 3, .invalidate, "", "", "*-1\r\n");
+    try expectBothForms("$7\r\nmessage\r\n" ++ channel ++ "$-1\r\n", 3, .invalidate, "", "", "$-1\r\n");
+    try expectBothForms("$7\r\nmessage\r\n" ++ channel ++ "_\r\n", 3, .invalidate, "", "", "_\r\n");
+    // Same event as the RESP3 push: identical message but for the RESP3 flag.
+    const allocator = testing.allocator;
+    const redirected = try expectMessage(resp2, "*3\r\n$7\r\nmessage\r\n" ++ channel ++ keys, .invalidate, "", "", keys);
+    defer redirected.deinit(allocator);
+    const pushed = try expectMessage(.{}, ">2\r\n$10\r\ninvalidate\r\n" ++ keys, .invalidate, "", "", keys);
+    defer pushed.deinit(allocator);
+    var same = redirected;
+    same.flags |= abi.flag_resp3_push;
+    try pushed.expectEqual(same);
+    // A string published on that channel stays a message; other channels and kinds keep the check.
+    try expectBothForms("$7\r\nmessage\r\n" ++ channel ++ "$2\r\nhi\r\n", 3, .message, "__redis__:invalidate", "", "hi");
+    try support.expectStreamError(Error.PushShape, resp2, "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n" ++ keys);
+    try support.expectStreamError(Error.PushShape, resp2, "*3\r\n$8\r\nsmessage\r\n" ++ channel ++ keys);
+    try support.expectStreamError(Error.PushShape, resp2, "*3\r\n$7\r\nmessage\r\n" ++ channel ++ ":1\r\n");
+}
+
 test "replies carry raw bytes without top-level attributes; errors carry their text" {
     const allocator = testing.allocator;
     (try expectMessage(.{}, "+OK\r\n", .reply, "", "", "+OK\r\n")).deinit(allocator);

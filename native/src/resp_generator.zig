@@ -121,7 +121,7 @@ pub const Writer = struct {
         const marker: u8 = if (resp3) '>' else '*';
         const channels = [_][]const u8{ "news", "alerts", "orders.eu", "", "chat:room:42" };
         const channel = channels[self.random.uintLessThan(usize, channels.len)];
-        switch (self.random.uintLessThan(u8, 7)) {
+        switch (self.random.uintLessThan(u8, 8)) {
             0, 1, 2 => {
                 try self.print("{c}3\r\n", .{marker});
                 try self.bulk(if (self.random.boolean()) "message" else "smessage");
@@ -147,10 +147,20 @@ pub const Writer = struct {
                 try self.bytes(if (resp3) "_\r\n" else "$-1\r\n");
                 try self.bytes(":0\r\n");
             },
-            else => {
+            6 => {
                 try self.print("{c}2\r\n", .{marker});
                 try self.bulk("pong");
                 try self.randomBulk('$', 8);
+            },
+            else => {
+                // Client tracking REDIRECT to a RESP2 connection: keys array, or null on a flush.
+                try self.print("{c}3\r\n", .{marker});
+                try self.bulk("message");
+                try self.bulk("__redis__:invalidate");
+                const keys = self.random.uintAtMost(u32, 3);
+                if (keys == 0) return self.bytes("*-1\r\n");
+                try self.print("*{d}\r\n", .{keys});
+                for (0..keys) |_| try self.randomBulk('$', 12);
             },
         }
     }

@@ -8,6 +8,7 @@ test {
     _ = @import("slot.zig");
     _ = @import("glob.zig");
     _ = @import("push.zig");
+    _ = @import("fast_path.zig");
     _ = @import("parser.zig");
     _ = @import("core.zig");
     _ = @import("parser_test.zig");

@@ -1,0 +1,150 @@
+//! fast_path.zig — one pass over the frame that dominates a subscriber's stream: a complete
+//! `message`, `smessage` or `pmessage` push (RESP3 `>`, or a RESP2 `*` array when
+//! PW_OPTION_RESP2_PUSH_ARRAYS is set) of bulk strings, read straight into a classified view.
+//!
+//! Its one rule: it never decides anything the general path (parser.zig then push.zig) would
+//! decide differently. It accepts only what the general path accepts and classifies the same way,
+//! and declines everything else — incomplete bytes, any limit crossed, upper-case or simple-string
+//! names, nulls, leading attributes, odd lengths — so the caller falls back to the general path,
+//! which then reports exactly what it always did. core_test.zig and the fuzz loop run both paths
+//! over the same streams and compare.
+//!
+//! Bulk bodies are skipped by their announced length, never scanned.
+
+const std = @import("std");
+const assert = std.debug.assert;
+const abi = @import("abi.zig");
+const parser = @import("parser.zig");
+const push = @import("push.zig");
+
+/// `>3\r\n$7\r\nmessage\r\n$0\r\n\r\n$0\r\n\r\n`: nothing shorter can be accepted.
+const frame_length_min = 29;
+/// The bytes after the type byte that name the push. All three are 16 bytes long, so one
+/// 16-byte compare tells them apart; the two 8-byte names end with one more byte ('\n').
+const message_prefix = "3\r\n$7\r\nmessage\r\n";
+const smessage_prefix = "3\r\n$8\r\nsmessage\r";
+const pmessage_prefix = "4\r\n$8\r\npmessage\r";
+const Prefix = @Vector(16, u8);
+
+/// Lengths above 10 digits exceed every max_bulk_length (a u32): decline rather than parse them.
+const length_digits_max = 10;
+
+/// Classifies the frame at the start of `bytes` into `view` and returns its length in bytes, or
+/// returns 0 (`view` undefined) to let the general path read it. Inline (as is readBulk): it runs
+/// once per message; the out-parameter, not an optional struct, keeps the view in registers.
+pub inline fn readMessage(bytes: []const u8, limits: parser.Limits, option_flags: u32, view: *push.View) usize {
+    if (bytes.len < frame_length_min) return 0;
+    const flags: u32 = switch (bytes[0]) {
+        '>' => abi.flag_resp3_push,
+        '*' => if (option_flags & abi.option_resp2_push_arrays != 0) 0 else return 0,
+        else => return 0,
+    };
+    const prefix: Prefix = bytes[1..17].*;
+    view.* = .{ .kind = .message, .flags = flags };
+    var element_count: u32 = 3;
+    var position: usize = 17;
+    if (@reduce(.And, prefix == @as(Prefix, message_prefix.*))) {
+        if (limits.max_bulk_length < 7) return 0;
+    } else {
+        if (bytes[17] != '\n' or limits.max_bulk_length < 8) return 0;
+        position = 18;
+        if (@reduce(.And, prefix == @as(Prefix, smessage_prefix.*))) {
+            view.kind = .smessage;
+        } else if (@reduce(.And, prefix == @as(Prefix, pmessage_prefix.*))) {
+            view.kind = .pmessage;
+            element_count = 4;
+        } else return 0;
+    }
+    // A top-level aggregate is depth 1, allowed by every max_nesting_depth (0 means the default).
+    assert(limits.max_nesting_depth >= 1);
+    if (element_count > limits.max_aggregate_length) return 0;
+    if (view.kind == .pmessage) {
+        const pattern = readBulk(bytes, position, limits.max_bulk_length) orelse return 0;
+        view.pattern = pattern.body;
+        position = pattern.end;
+    }
+    const channel = readBulk(bytes, position, limits.max_bulk_length) orelse return 0;
+    const payload = readBulk(bytes, channel.end, limits.max_bulk_length) orelse return 0;
+    view.channel = channel.body;
+    view.payload = payload.body;
+    assert(payload.end >= frame_length_min and payload.end <= bytes.len);
+    return payload.end;
+}
+
+const Bulk = struct { body: []const u8, end: usize };
+
+/// A complete `$<length>\r\n<body>\r\n` at `start`, or null (decline): no null, no sign, no
+/// length above max_bulk_length, nothing incomplete. The body is skipped, not scanned.
+inline fn readBulk(bytes: []const u8, start: usize, max_bulk_length: u32) ?Bulk {
+    if (start >= bytes.len or bytes[start] != '$') return null;
+    const digits_start = start + 1;
+    const digits_end = @min(bytes.len, digits_start + length_digits_max);
+    var index = digits_start;
+    // Ten digits fit in u64 with room to spare: no overflow check in the loop.
+    var length: u64 = 0;
+    while (index < digits_end) : (index += 1) {
+        const digit = bytes[index] -% '0';
+        if (digit > 9) break;
+        length = length * 10 + digit;
+    }
+    // The general path reads an empty, signed or overlong length as an error or a null: decline.
+    if (index == digits_start or index + 1 >= bytes.len) return null;
+    if (bytes[index] != '\r' or bytes[index + 1] != '\n') return null;
+    if (length > max_bulk_length) return null;
+    const body_start = index + 2;
+    // No overflow: length ≤ max_bulk_length < 2^32 and body_start ≤ bytes.len.
+    const body_end = body_start + @as(usize, @intCast(length));
+    if (body_end + 2 > bytes.len) return null;
+    if (bytes[body_end] != '\r' or bytes[body_end + 1] != '\n') return null;
+    return .{ .body = bytes[body_start..body_end], .end = body_end + 2 };
+}
+
+const default_limits: parser.Limits = .{
+    .max_bulk_length = abi.default_max_bulk_length,
+    .max_nesting_depth = abi.default_max_nesting_depth,
+    .max_aggregate_length = abi.default_max_aggregate_length,
+};
+
+test "readMessage reads the three message pushes and declines everything else" {
+    const testing = std.testing;
+    const message = ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n";
+    var view: push.View = undefined;
+    try testing.expectEqual(message.len, readMessage(message ++ "+OK\r\n", default_limits, 0, &view));
+    try testing.expectEqual(abi.Kind.message, view.kind);
+    try testing.expectEqual(abi.flag_resp3_push, view.flags);
+    try testing.expectEqualStrings("news", view.channel);
+    try testing.expectEqualStrings("hello", view.payload);
+
+    const pmessage = "*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$0\r\n\r\n";
+    try testing.expectEqual(0, readMessage(pmessage, default_limits, 0, &view));
+    try testing.expectEqual(pmessage.len, readMessage(pmessage, default_limits, abi.option_resp2_push_arrays, &view));
+    try testing.expectEqual(abi.Kind.pmessage, view.kind);
+    try testing.expectEqual(@as(u32, 0), view.flags);
+    try testing.expectEqualStrings("n*", view.pattern);
+    try testing.expectEqualStrings("", view.payload);
+
+    const smessage = ">3\r\n$8\r\nsmessage\r\n$1\r\nc\r\n$3\r\n\r\n\r\r\n";
+    try testing.expectEqual(smessage.len, readMessage(smessage, default_limits, 0, &view));
+    try testing.expectEqual(abi.Kind.smessage, view.kind);
+    try testing.expectEqualStrings("\r\n\r", view.payload);
+
+    // Incomplete at every length; limits crossed; shapes the general path must judge.
+    for (0..message.len) |length| try testing.expectEqual(0, readMessage(message[0..length], default_limits, 0, &view));
+    var small = default_limits;
+    small.max_bulk_length = 4;
+    try testing.expectEqual(0, readMessage(message, small, 0, &view));
+    small = default_limits;
+    small.max_aggregate_length = 2;
+    try testing.expectEqual(0, readMessage(message, small, 0, &view));
+    const declined = [_][]const u8{
+        ">3\r\n$7\r\nMESSAGE\r\n$4\r\nnews\r\n$5\r\nhello\r\n",
+        ">3\r\n$7\r\nmessage\r\n$-1\r\n$5\r\nhello\r\n",
+        ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n*1\r\n$5\r\nhello\r\n",
+        ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhelloXY",
+        ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$12345678901\r\nhello\r\n",
+        ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\nhello\r\n",
+        ">2\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n",
+        "|1\r\n+a\r\n:1\r\n>3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n",
+    };
+    for (declined) |frame| try testing.expectEqual(0, readMessage(frame, default_limits, abi.option_resp2_push_arrays, &view));
+}
