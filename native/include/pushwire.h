@@ -194,6 +194,22 @@ pw_status pw_free_message(pw_parser *parser, pw_message *message);
 pw_status pw_next_batch(pw_parser *parser, uint32_t *headers, uint32_t max_messages,
                         uint8_t *data, uint32_t data_capacity, uint32_t *out);
 
+/* pw_feed then pw_next_batch in one call (one FFI crossing per socket chunk instead of three), with
+ * the same arguments, statuses and guarantees as those two, plus why the batch ended:
+ * out[0] = messages written, out[1] = data bytes used (or needed, with PW_BUFFER_TOO_SMALL),
+ * out[2] = PW_STOP_NOTHING (no complete frame is left: wait for more bytes), PW_STOP_ROOM (the batch
+ * is full or the next message did not fit: call pw_next_batch or this again, with length 0) or
+ * PW_STOP_ERROR (the next call returns the sticky error found after these messages).
+ * All `length` bytes are always accepted (or none, with PW_ERR_QUEUE_FULL as pw_feed); message
+ * pushes that are complete in `bytes` while nothing is buffered are read from `bytes` directly,
+ * without being copied into the parser's input buffer. `bytes` may be NULL when length is 0. */
+#define PW_STOP_NOTHING 0
+#define PW_STOP_ROOM 1
+#define PW_STOP_ERROR 2
+pw_status pw_feed_next_batch(pw_parser *parser, const uint8_t *bytes, uint32_t length,
+                             uint32_t *headers, uint32_t max_messages,
+                             uint8_t *data, uint32_t data_capacity, uint32_t *out);
+
 /* Copies a NUL-free explanation of the parser's sticky error (or "" when none) into `buffer`,
  * truncated to `capacity` bytes. Returns the full length of the explanation. */
 uint32_t pw_error_message(const pw_parser *parser, uint8_t *buffer, uint32_t capacity);

@@ -55,6 +55,10 @@ pub const option_resp2_push_arrays: u32 = 1;
 pub const options_known_mask: u32 = option_resp2_push_arrays;
 
 pub const batch_header_words: u32 = 8;
+/// pw_feed_next_batch out[2]: why the batch ended (core.BatchResult.stop has the same values).
+pub const stop_nothing: u32 = 0;
+pub const stop_room: u32 = 1;
+pub const stop_error: u32 = 2;
 pub const batch_kind: u32 = 0;
 pub const batch_flags: u32 = 1;
 pub const batch_count: u32 = 2;

@@ -22,6 +22,9 @@ pub const BatchResult = struct {
     status: enum { ok, pending, buffer_too_small },
     message_count: u32,
     data_bytes: u32,
+    /// Why the batch ended (pw_feed_next_batch's out[2]): no complete frame is left, the batch
+    /// ran out of room (or a message did not fit), or the next call returns an error.
+    stop: enum(u32) { nothing = abi.stop_nothing, room = abi.stop_room, error_next = abi.stop_error } = .nothing,
 };
 
 /// Hashes message addresses for the live set. Addresses come from the allocator, not from the
@@ -264,12 +267,77 @@ pub const Parser = struct {
     /// pw_next_batch: copies straight from the input buffer; allocates nothing per message.
     pub fn nextBatch(self: *Parser, headers: []u32, data: []u8) Error!BatchResult {
         assert(headers.len % abi.batch_header_words == 0 and headers.len > 0);
-        const message_count_max = headers.len / abi.batch_header_words;
         var result: BatchResult = .{ .status = .ok, .message_count = 0, .data_bytes = 0 };
+        return self.continueBatch(headers, data, &result);
+    }
+
+    /// pw_feed_next_batch: pw_feed then pw_next_batch in one call, plus why the batch stopped.
+    /// When nothing is buffered, the message pushes at the front of `bytes` are read straight
+    /// from the caller's bytes into the batch (fast_path.zig), and only the rest is buffered: on
+    /// a subscriber's stream most bytes are never copied into the input buffer at all.
+    pub fn feedNextBatch(self: *Parser, bytes: []const u8, headers: []u32, data: []u8) Error!BatchResult {
+        assert(headers.len % abi.batch_header_words == 0 and headers.len > 0);
+        if (self.sticky_error) |err| return err;
+        var result: BatchResult = .{ .status = .ok, .message_count = 0, .data_bytes = 0 };
+        var rest = bytes;
+        if (rest.len != 0 and self.fast_path_enabled and self.reader.bufferedBytes() == 0 and
+            self.reader.unscannedInput() != null)
+        {
+            // The same check pw_feed makes, on the same numbers: the outcome does not depend on
+            // how many of the bytes end up buffered.
+            try self.checkQueueRoom(rest.len);
+            const message_count_max = headers.len / abi.batch_header_words;
+            var consumed: usize = 0;
+            while (result.message_count < message_count_max) {
+                var view: push.View = undefined;
+                const length = fast_path.readMessage(rest[consumed..], self.limits, self.option_flags, &view);
+                if (length == 0) break;
+                if (!self.appendToBatch(view, headers, data, &result)) {
+                    result.stop = .room;
+                    break;
+                }
+                consumed += length;
+            }
+            if (result.message_count == message_count_max) result.stop = .room;
+            self.total_messages += result.message_count;
+            self.reader.stream_offset_consumed += consumed;
+            self.total_bytes_fed += consumed;
+            rest = rest[consumed..];
+        }
+        if (rest.len != 0) self.feed(rest) catch |err| {
+            // Messages already written are kept; the sticky error waits for the next call.
+            if (result.message_count > 0) {
+                result.stop = .error_next;
+                return result;
+            }
+            return err;
+        };
+        if (result.stop != .nothing or result.status == .buffer_too_small) return result;
+        return self.continueBatch(headers, data, &result);
+    }
+
+    fn checkQueueRoom(self: *Parser, length: usize) Error!void {
+        const buffered: u64 = self.reader.bufferedBytes();
+        const queued = buffered + self.live_message_bytes + length;
+        if (queued > self.max_queued_bytes) {
+            self.error_text.set(errors.labelOf(error.QueueFull), self.streamOffsetEnd(), "{d} buffered + {d} live message bytes + {d} new bytes exceed max_queued_bytes {d}", .{ buffered, self.live_message_bytes, length, self.max_queued_bytes });
+            return self.raise(error.QueueFull);
+        }
+    }
+
+    /// Appends buffered messages to `result` until the batch is full, the input holds no complete
+    /// frame, or an error comes; sets `result.stop` to say which.
+    fn continueBatch(self: *Parser, headers: []u32, data: []u8, result_pointer: *BatchResult) Error!BatchResult {
+        const message_count_max = headers.len / abi.batch_header_words;
+        var result = result_pointer.*;
+        result.stop = .room;
         while (result.message_count < message_count_max) {
             if (self.sticky_error) |err| {
                 // Messages already written are kept; the sticky error waits for the next call.
-                if (result.message_count > 0) return result;
+                if (result.message_count > 0) {
+                    result.stop = .error_next;
+                    return result;
+                }
                 return err;
             }
             if (self.fast_path_enabled) {
@@ -278,10 +346,16 @@ pub const Parser = struct {
             }
             // The frame the fast path declined (or all of them, when it is off).
             const view_or_null = self.nextFrameView() catch |err| {
-                if (result.message_count > 0) return result;
+                if (result.message_count > 0) {
+                    result.stop = .error_next;
+                    return result;
+                }
                 return err;
             };
-            const view = view_or_null orelse break;
+            const view = view_or_null orelse {
+                result.stop = .nothing;
+                break;
+            };
             if (!self.appendToBatch(view, headers, data, &result)) break;
             self.reader.consume(self.allocator);
             self.total_messages += 1;
@@ -326,7 +400,7 @@ pub const Parser = struct {
         const needed = view.channel.len + view.pattern.len + view.payload.len;
         if (needed > data.len - result.data_bytes) {
             if (result.message_count == 0) {
-                result.* = .{ .status = .buffer_too_small, .message_count = 0, .data_bytes = @intCast(needed) };
+                result.* = .{ .status = .buffer_too_small, .message_count = 0, .data_bytes = @intCast(needed), .stop = .room };
             }
             return false;
         }

@@ -17,6 +17,9 @@ test "statuses match" {
     try expectSame(c.PW_OK, abi.status_ok);
     try expectSame(c.PW_PENDING, abi.status_pending);
     try expectSame(c.PW_BUFFER_TOO_SMALL, abi.status_buffer_too_small);
+    try expectSame(c.PW_STOP_NOTHING, abi.stop_nothing);
+    try expectSame(c.PW_STOP_ROOM, abi.stop_room);
+    try expectSame(c.PW_STOP_ERROR, abi.stop_error);
     try expectSame(c.PW_ERR_PROTOCOL, abi.status_error_protocol);
     try expectSame(c.PW_ERR_BULK_TOO_LONG, abi.status_error_bulk_too_long);
     try expectSame(c.PW_ERR_TOO_DEEP, abi.status_error_too_deep);
@@ -130,6 +133,7 @@ test "function signatures match" {
     try expectSameSignature(c.pw_next_message, lib.pw_next_message);
     try expectSameSignature(c.pw_free_message, lib.pw_free_message);
     try expectSameSignature(c.pw_next_batch, lib.pw_next_batch);
+    try expectSameSignature(c.pw_feed_next_batch, lib.pw_feed_next_batch);
     try expectSameSignature(c.pw_error_message, lib.pw_error_message);
     try expectSameSignature(c.pw_stats, lib.pw_stats);
     try expectSameSignature(c.pw_set_flags, lib.pw_set_flags);

@@ -151,6 +151,42 @@ pub export fn pw_next_batch(
     };
 }
 
+/// C: pw_feed_next_batch
+pub export fn pw_feed_next_batch(
+    handle: ?*ParserHandle,
+    bytes: ?[*]const u8,
+    length: u32,
+    headers: ?[*]u32,
+    max_messages: u32,
+    data: ?[*]u8,
+    data_capacity: u32,
+    out: ?[*]u32,
+) Status {
+    const result_words = out orelse return abi.status_error_invalid_argument;
+    result_words[0] = 0;
+    result_words[1] = 0;
+    result_words[2] = 0;
+    const parser = parserOf(handle) orelse return abi.status_error_invalid_argument;
+    const header_words = headers orelse return abi.status_error_invalid_argument;
+    if (max_messages == 0) return abi.status_error_invalid_argument;
+    if (data == null and data_capacity != 0) return abi.status_error_invalid_argument;
+    if (bytes == null and length != 0) return abi.status_error_invalid_argument;
+    const header_word_count = std.math.mul(usize, max_messages, abi.batch_header_words) catch
+        return abi.status_error_invalid_argument;
+    const data_slice: []u8 = if (data) |given| given[0..data_capacity] else &.{};
+    const byte_slice: []const u8 = if (bytes) |given| given[0..length] else &.{};
+    const result = parser.feedNextBatch(byte_slice, header_words[0..header_word_count], data_slice) catch |err|
+        return statusOf(err);
+    result_words[0] = result.message_count;
+    result_words[1] = result.data_bytes;
+    result_words[2] = @intFromEnum(result.stop);
+    return switch (result.status) {
+        .ok => abi.status_ok,
+        .pending => abi.status_pending,
+        .buffer_too_small => abi.status_buffer_too_small,
+    };
+}
+
 /// C: pw_error_message
 pub export fn pw_error_message(handle: ?*const ParserHandle, buffer: ?[*]u8, capacity: u32) u32 {
     const parser = constParserOf(handle) orelse return 0;

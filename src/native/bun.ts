@@ -90,6 +90,7 @@ export const openLibrary: OpenLibrary = (path) => {
     },
     freeMessage: s.pw_free_message,
     nextBatch: s.pw_next_batch,
+    feedNextBatch: s.pw_feed_next_batch,
     errorMessage: s.pw_error_message,
     stats: s.pw_stats,
     setFlags: s.pw_set_flags,

@@ -42,6 +42,16 @@ export interface NativeLibrary {
     dataCapacity: number,
     out: Uint8Array,
   ): number;
+  feedNextBatch(
+    parser: ParserHandle,
+    bytes: Uint8Array,
+    length: number,
+    headers: Uint8Array,
+    maxMessages: number,
+    data: Uint8Array,
+    dataCapacity: number,
+    out: Uint8Array,
+  ): number;
   errorMessage(parser: ParserHandle, buffer: Uint8Array, capacity: number): number;
   stats(parser: ParserHandle, out: Uint8Array): number;
   setFlags(parser: ParserHandle, flags: number): number;

@@ -112,7 +112,7 @@ export class NativeParser implements Disposable {
   readonly #handle: ParserHandle;
   readonly #headerWords = new Uint32Array(MAX_BATCH_MESSAGES * abi.PW_BATCH_HEADER_WORDS);
   readonly #headerBytes = new Uint8Array(this.#headerWords.buffer);
-  readonly #outWords = new Uint32Array(2);
+  readonly #outWords = new Uint32Array(3);
   readonly #outBytes = new Uint8Array(this.#outWords.buffer);
   readonly #slabBytes: number;
   readonly #views: boolean;
@@ -169,11 +169,35 @@ export class NativeParser implements Disposable {
    * inside `sink` drops the rest of the batch (it belongs to the old stream).
    */
   drain(sink: (frame: Frame) => void): number {
+    return this.#drain(PLACEHOLDER, 0, sink);
+  }
+
+  /**
+   * feed(bytes) then drain(sink), with the same outcome, in fewer native calls: pw_feed_next_batch
+   * takes the bytes with the first batch, reads complete message pushes straight from `bytes`
+   * (they are never copied into the core's input buffer), and says whether anything complete is
+   * left, so the usual chunk costs one FFI call instead of three (feed, batch, the final
+   * PW_PENDING batch). Measured per call: pending pw_next_batch 16–28 ns Bun / 43–48 ns Deno,
+   * pw_feed 6 / 18 ns; at a real server's rate a chunk holds a few messages, so these dominated.
+   */
+  receive(bytes: Uint8Array, sink: (frame: Frame) => void): number {
+    this.#assertOpen();
+    // Frames a throwing sink left behind go first, and the bytes must be taken even if one throws.
+    if (this.#undelivered.length > 0 || bytes.length === 0) {
+      this.feed(bytes);
+      return this.drain(sink);
+    }
+    return this.#drain(bytes, bytes.length, sink);
+  }
+
+  #drain(bytes: Uint8Array, length: number, sink: (frame: Frame) => void): number {
     this.#assertOpen();
     if (this.#draining) throw new InvalidArgumentError("NativeParser.drain() was called from its own sink: frames would reorder");
     this.#draining = true;
     const generation = this.#generation;
     let delivered = 0;
+    let input = bytes;
+    let inputLength = length;
     try {
       if (this.#undelivered.length > 0) {
         const frames = this.#undelivered;
@@ -187,16 +211,23 @@ export class NativeParser implements Disposable {
           slab = this.#data = new Uint8Array(this.#slabBytes);
           cursor = this.#cursor = 0;
         }
-        const status = this.#library.nextBatch(
+        // The bytes go with the first call only (the core takes all of them, or none and fails).
+        const status = this.#library.feedNextBatch(
           this.#handle,
+          input,
+          inputLength,
           this.#headerBytes,
           MAX_BATCH_MESSAGES,
           cursor === 0 ? slab : slab.subarray(cursor),
           slab.length - cursor,
           this.#outBytes,
         );
+        input = PLACEHOLDER;
+        inputLength = 0;
         if (status === abi.PW_OK) {
           const count = this.#outWords[0];
+          // Read before the sink runs: a sink may call reset() (the words stay ours, but be plain).
+          const more = this.#outWords[2] !== abi.PW_STOP_NOTHING;
           if (this.#views) {
             // Hand the used part of the slab out: it is never written again.
             this.#cursor = cursor + this.#outWords[1];
@@ -204,6 +235,7 @@ export class NativeParser implements Disposable {
           } else {
             delivered += this.#deliverBatch(count, slab, 0, false, sink);
           }
+          if (!more) break;
           continue;
         }
         if (status === abi.PW_PENDING) break;

@@ -50,6 +50,16 @@ export const symbols = {
   // All three buffers are JS-owned; nothing needs freeing afterwards.
   pw_next_batch: { parameters: ["pointer", "buffer", "u32", "buffer", "u32", "buffer"], result: "i32" },
 
+  // pw_status pw_feed_next_batch(pw_parser *parser,
+  //     const uint8_t *bytes /* buffer: length bytes, read during the call */, uint32_t length,
+  //     uint32_t *headers, uint32_t max_messages, uint8_t *data, uint32_t data_capacity,
+  //     uint32_t *out /* buffer: 3 words, written: count, data used/needed, PW_STOP_* */);
+  // pw_feed + pw_next_batch in one crossing; complete pushes are read from `bytes` in place.
+  pw_feed_next_batch: {
+    parameters: ["pointer", "buffer", "u32", "buffer", "u32", "buffer", "u32", "buffer"],
+    result: "i32",
+  },
+
   // uint32_t pw_error_message(const pw_parser *parser, uint8_t *buffer /* written */, uint32_t capacity);
   pw_error_message: { parameters: ["pointer", "buffer", "u32"], result: "u32" },
 
@@ -90,6 +100,11 @@ export const PW_ERR_PUSH_SHAPE = -6;
 export const PW_ERR_OUT_OF_MEMORY = -7;
 export const PW_ERR_INVALID_ARGUMENT = -8;
 export const PW_ERR_FOREIGN_MESSAGE = -9;
+
+// pw_feed_next_batch out[2]: why the batch ended.
+export const PW_STOP_NOTHING = 0;
+export const PW_STOP_ROOM = 1;
+export const PW_STOP_ERROR = 2;
 
 /** Names of the negative statuses, for error messages (index = -status). */
 export const STATUS_NAMES: readonly string[] = [

@@ -16,6 +16,8 @@ import { decodeReply, type ReplyValue } from "./reply.ts";
 export interface FrameParser {
   feed(bytes: Uint8Array): void;
   drain(sink: (frame: Frame) => void): number;
+  /** feed(bytes) then drain(sink) in one step, when the parser has a cheaper way to do both. */
+  receive?(bytes: Uint8Array, sink: (frame: Frame) => void): number;
   setResp2PushArrays(enabled: boolean): void;
   stats(): NativeStats;
   close(): void;
@@ -63,12 +65,15 @@ export class Connection {
   #lostError: Error | undefined;
   #events: ConnectionEvents;
   #onFrame = (frame: Frame) => this.#route(frame);
+  /** The parser takes a chunk and drains it in one call (NativeParser.receive). */
+  readonly #fused: boolean;
   #bytesReceived = 0;
   #paused = false;
   #health: HealthCheck | undefined;
 
   private constructor(parser: FrameParser, events: ConnectionEvents) {
     this.#parser = parser;
+    this.#fused = typeof parser.receive === "function";
     this.#events = events;
   }
 
@@ -202,8 +207,12 @@ export class Connection {
     if (this.#closed) return;
     this.#bytesReceived += chunk.length;
     try {
-      this.#parser.feed(chunk);
-      this.#parser.drain(this.#onFrame);
+      if (this.#fused) {
+        this.#parser.receive!(chunk, this.#onFrame);
+      } else {
+        this.#parser.feed(chunk);
+        this.#parser.drain(this.#onFrame);
+      }
     } catch (error) {
       // A ProtocolError is sticky: this connection cannot be trusted any more.
       this.#fail(error instanceof PushwireError ? error : new ConnectionError(String(error), { cause: error }));
