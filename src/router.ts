@@ -27,11 +27,70 @@ export interface Receiver {
 export interface ServerSubscription {
   type: SubscriptionType;
   record: NameRecord;
-  members: Set<Receiver>;
+  members: MemberSet;
   /** Settles when the server confirmed (or refused) the subscribe that created this entry. */
   ready: Promise<void>;
   /** onOccupied was called for it (so onVacated must be called when it goes). */
   occupied: boolean;
+}
+
+/**
+ * The receivers of one server subscription: a Set (what client code adds, deletes, counts and
+ * spreads) that also keeps its members in a plain array, in insertion order, for the routing loop.
+ * A member deleted while a route is iterating leaves a hole (undefined) that is closed once no
+ * route iterates any more, and a member added then is appended: the loop, which re-reads the length,
+ * visits exactly what a `for...of` over the Set would (deleted ones not yet reached are skipped,
+ * added ones are reached), without an iterator per message.
+ */
+export class MemberSet extends Set<Receiver> {
+  /** @internal insertion order; holes (undefined) only while `iterating` > 0. */
+  order: (Receiver | undefined)[] = [];
+  /** @internal routes in progress over `order` (re-entrancy safe). */
+  iterating = 0;
+  /** @internal holes in `order`. */
+  holes = 0;
+
+  override add(member: Receiver): this {
+    if (!super.has(member)) {
+      super.add(member);
+      this.order.push(member);
+    }
+    return this;
+  }
+
+  override delete(member: Receiver): boolean {
+    if (!super.delete(member)) return false;
+    const index = this.order.indexOf(member);
+    if (this.iterating > 0) {
+      this.order[index] = undefined;
+      this.holes++;
+    } else {
+      this.order.splice(index, 1);
+    }
+    return true;
+  }
+
+  override clear(): void {
+    super.clear();
+    if (this.iterating > 0) {
+      this.holes += this.order.length;
+      this.order.fill(undefined);
+    } else {
+      this.order.length = 0;
+    }
+  }
+
+  /** @internal closes the holes left by deletions during a route. */
+  compact(): void {
+    const order = this.order;
+    let kept = 0;
+    for (let i = 0; i < order.length; i++) {
+      const member = order[i];
+      if (member !== undefined) order[kept++] = member;
+    }
+    order.length = kept;
+    this.holes = 0;
+  }
 }
 
 const encoder = new TextEncoder();
@@ -83,14 +142,13 @@ class Table {
     else this.binary.delete(latin1(record.bytes));
   }
 
-  /** Lookup by what a frame carries: the decoded name, and the exact bytes only when needed. */
-  find(name: string, bytes: () => Uint8Array | undefined): ServerSubscription | undefined {
-    const found = this.text.get(name);
-    if (found !== undefined || this.binary.size === 0) return found;
-    // Only a lossy decode (which inserts U+FFFD) can hide a non-UTF-8 name.
-    if (!name.includes("\uFFFD")) return undefined;
-    const exact = bytes();
-    return exact === undefined ? undefined : this.binary.get(latin1(exact));
+  /**
+   * Lookup of a name whose exact bytes could not be matched by its decoded spelling (the text map
+   * missed): only a lossy decode (which inserts U+FFFD) can hide a non-UTF-8 name.
+   */
+  findBinary(name: string, bytes: Uint8Array | undefined): ServerSubscription | undefined {
+    if (this.binary.size === 0 || bytes === undefined || !name.includes("\uFFFD")) return undefined;
+    return this.binary.get(latin1(bytes));
   }
 
   get size(): number {
@@ -116,13 +174,15 @@ export class Router {
 
   /** Creates the entry for a name that has no server subscription yet. */
   add(type: SubscriptionType, record: NameRecord): ServerSubscription {
-    const entry: ServerSubscription = { type, record, members: new Set(), ready: Promise.resolve(), occupied: false };
+    const entry: ServerSubscription = { type, record, members: new MemberSet(), ready: Promise.resolve(), occupied: false };
     this.#tables[type].set(record, entry);
+    this.#forget();
     return entry;
   }
 
   /** Removes `entry` if it is still the one registered for its name. */
   remove(entry: ServerSubscription): void {
+    this.#forget();
     const table = this.#tables[entry.type];
     if (table.get(entry.record) === entry) table.delete(entry.record);
   }
@@ -140,30 +200,72 @@ export class Router {
     return this.#tables.subscribe.size + this.#tables.psubscribe.size + this.#tables.ssubscribe.size;
   }
 
+  // The last routed (table, decoded name) and the entry the text map gave for it: a stream of
+  // messages on one channel skips the map lookup. Only text-map hits are cached (they depend on the
+  // name alone); any add/remove of an entry forgets it. Membership changes need no invalidation:
+  // the entry object stays and its members are read at each route.
+  #lastTable: Table | undefined;
+  #lastName = "";
+  #lastEntry: ServerSubscription | undefined;
+
+  #forget(): void {
+    this.#lastTable = undefined;
+    this.#lastName = "";
+    this.#lastEntry = undefined;
+  }
+
   /**
    * Hands `frame` (the same object, no copy) to every subscription of its channel, pattern or shard
    * channel. Returns how many received it; 0 means nobody listens (e.g. just unsubscribed).
    */
   route(frame: Frame): number {
-    let entry: ServerSubscription | undefined;
+    let table: Table;
+    let name: string;
     switch (frame.kind) {
       case "message":
-        entry = this.#tables.subscribe.find(frame.channel, () => frame.channelBytes);
+        table = this.#tables.subscribe;
+        name = frame.channel;
         break;
       case "smessage":
-        entry = this.#tables.ssubscribe.find(frame.channel, () => frame.channelBytes);
+        table = this.#tables.ssubscribe;
+        name = frame.channel;
         break;
       case "pmessage":
-        entry = this.#tables.psubscribe.find(frame.pattern ?? "", () => frame.patternBytes);
+        table = this.#tables.psubscribe;
+        name = frame.pattern ?? "";
         break;
       default:
         return 0;
     }
-    if (entry === undefined) return 0;
+    let entry: ServerSubscription | undefined;
+    if (table === this.#lastTable && name === this.#lastName) {
+      entry = this.#lastEntry;
+    } else {
+      entry = table.text.get(name);
+      if (entry !== undefined) {
+        this.#lastTable = table;
+        this.#lastName = name;
+        this.#lastEntry = entry;
+      } else {
+        entry = table.findBinary(name, frame.kind === "pmessage" ? frame.patternBytes : frame.channelBytes);
+        if (entry === undefined) return 0;
+      }
+    }
+    const members = entry!.members;
+    const order = members.order;
     let count = 0;
-    for (const member of entry.members) {
-      member.deliver(frame);
-      count++;
+    members.iterating++;
+    try {
+      // order.length is re-read: members added by a delivery are reached, like a Set iteration.
+      for (let i = 0; i < order.length; i++) {
+        const member = order[i];
+        if (member !== undefined) {
+          member.deliver(frame);
+          count++;
+        }
+      }
+    } finally {
+      if (--members.iterating === 0 && members.holes > 0) members.compact();
     }
     return count;
   }

@@ -38,38 +38,91 @@ export interface ResolvedSubscribeOptions {
 
 type Waiter = { resolve(result: IteratorResult<Message>): void; reject(error: unknown): void };
 
-/** A FIFO of frames: an array with a moving head, compacted now and then (no O(n) shift per item). */
+/**
+ * A FIFO of frames: a ring (power-of-two capacity, doubled when full, never shrunk below its start
+ * size), so a push or shift allocates nothing once the ring has grown to the working depth.
+ */
 class FrameQueue {
-  #items: Frame[] = [];
+  #items: (Frame | undefined)[] = new Array(16).fill(undefined);
+  #mask = 15;
+  #head = 0;
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(frame: Frame): void {
+    if (this.#length > this.#mask) this.#grow();
+    this.#items[(this.#head + this.#length) & this.#mask] = frame;
+    this.#length++;
+  }
+
+  shift(): Frame | undefined {
+    if (this.#length === 0) return undefined;
+    const head = this.#head;
+    const frame = this.#items[head];
+    this.#items[head] = undefined; // let the frame be collected
+    this.#head = (head + 1) & this.#mask;
+    this.#length--;
+    return frame;
+  }
+
+  clear(): number {
+    const dropped = this.#length;
+    if (this.#items.length > 16) {
+      this.#items = new Array(16).fill(undefined);
+      this.#mask = 15;
+    } else {
+      this.#items.fill(undefined);
+    }
+    this.#head = 0;
+    this.#length = 0;
+    return dropped;
+  }
+
+  #grow(): void {
+    const old = this.#items;
+    const size = old.length;
+    const items: (Frame | undefined)[] = new Array(size * 2).fill(undefined);
+    for (let i = 0; i < size; i++) items[i] = old[(this.#head + i) & this.#mask];
+    this.#items = items;
+    this.#mask = size * 2 - 1;
+    this.#head = 0;
+  }
+}
+
+/** A FIFO of waiting consumers (pending next() calls): an array reused once emptied. */
+class WaiterQueue {
+  #items: Waiter[] = [];
   #head = 0;
 
   get length(): number {
     return this.#items.length - this.#head;
   }
 
-  push(frame: Frame): void {
-    this.#items.push(frame);
+  push(waiter: Waiter): void {
+    this.#items.push(waiter);
   }
 
-  shift(): Frame | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const frame = this.#items[this.#head];
-    this.#items[this.#head++] = undefined as never; // let the frame be collected
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
+  shift(): Waiter | undefined {
+    const items = this.#items;
+    if (this.#head >= items.length) return undefined;
+    const waiter = items[this.#head];
+    items[this.#head++] = undefined as never;
+    if (this.#head === items.length) {
+      // Reuse the array: length 0 keeps its backing store.
+      items.length = 0;
       this.#head = 0;
     }
-    return frame;
+    return waiter;
   }
 
-  clear(): number {
-    const dropped = this.length;
+  take(): Waiter[] {
+    const waiters = this.#items.slice(this.#head);
     this.#items = [];
     this.#head = 0;
-    return dropped;
+    return waiters;
   }
 }
 
@@ -81,7 +134,11 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   #owner: SubscriptionOwner;
   #options: ResolvedSubscribeOptions;
   #queue = new FrameQueue();
-  #waiters: Waiter[] = [];
+  #waiters = new WaiterQueue();
+  /** Copies of the options read on every message. */
+  #onMessage: ((message: Message) => void) | undefined;
+  #bufferSize: number;
+  #pauseOnFull: boolean;
   #listeners = new Set<(event: LifecycleEvent) => void>();
   #received = 0;
   #delivered = 0;
@@ -103,6 +160,9 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     this.records = records;
     this.names = Object.freeze(records.map((record) => record.name));
     this.#options = options;
+    this.#onMessage = options.onMessage;
+    this.#bufferSize = options.bufferSize;
+    this.#pauseOnFull = options.overflow === "pause";
     options.signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
@@ -177,7 +237,9 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
       return Promise.resolve({ value: frame as Message, done: false });
     }
     if (this.#ended) return this.#finished();
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const waiter = Promise.withResolvers<IteratorResult<Message>>();
+    this.#waiters.push(waiter);
+    return waiter.promise;
   }
 
   #finished(): Promise<IteratorResult<Message>> {
@@ -192,9 +254,10 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   deliver(frame: Frame): void {
     if (this.#ended || this.#draining) return;
     this.#received++;
-    const onMessage = this.#options.onMessage;
+    const onMessage = this.#onMessage;
     if (onMessage !== undefined) {
-      this.#countDelivered();
+      this.#delivered++;
+      this.#owner.counters.delivered++;
       try {
         onMessage(frame as Message);
       } catch (error) {
@@ -202,15 +265,16 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
       }
       return;
     }
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) {
-      this.#countDelivered();
-      waiter.resolve({ value: frame as Message, done: false });
+    if (this.#waiters.length > 0) {
+      this.#delivered++;
+      this.#owner.counters.delivered++;
+      this.#waiters.shift()!.resolve({ value: frame as Message, done: false });
       return;
     }
-    if (this.#queue.length < this.#options.bufferSize) {
-      this.#queue.push(frame);
-      if (this.#options.overflow === "pause" && this.#queue.length >= this.#options.bufferSize) this.#pause();
+    const queue = this.#queue;
+    if (queue.length < this.#bufferSize) {
+      queue.push(frame);
+      if (this.#pauseOnFull && queue.length >= this.#bufferSize) this.#pause();
       return;
     }
     this.#overflow(frame);
@@ -249,7 +313,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   }
 
   #checkPressure(): void {
-    if (this.#pausing && this.#queue.length < this.#options.bufferSize / 2) {
+    if (this.#pausing && this.#queue.length < this.#bufferSize / 2) {
       this.#pausing = false;
       this.#owner.releasePause(this);
     }
@@ -326,8 +390,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
       this.#owner.releasePause(this);
     }
     // Waiters exist only when the buffer is empty: each gets the end (the first one the error).
-    const waiters = this.#waiters;
-    this.#waiters = [];
+    const waiters = this.#waiters.take();
     for (const waiter of waiters) this.#finished().then(waiter.resolve, waiter.reject);
     this.#reportDropped();
     this.emit(error === undefined ? { type: "end", at: Date.now() } : { type: "end", at: Date.now(), error });

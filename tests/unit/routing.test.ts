@@ -202,3 +202,53 @@ test(`subscription: close drain ends the iterator once the buffer is empty (${ru
   assert.equal(target.closed, true);
   assert.equal(owner.endedCount, 1);
 });
+
+test(`router: membership changes during a route behave like a Set iteration; the cache follows add/remove (${runtime})`, () => {
+  const owner = new RecordingOwner();
+  const router = new Router();
+  const seen: string[] = [];
+  const record = nameRecord("live");
+  let late: Subscription | undefined;
+  const b = subscription(owner, ["live"], { onMessage: (m) => seen.push(`b:${m.text()}`) });
+  const a = subscription(owner, ["live"], {
+    onMessage: (m) => {
+      seen.push(`a:${m.text()}`);
+      if (m.text() === "1") {
+        router.get("subscribe", record)!.members.delete(b); // not yet reached: skipped
+        late = subscription(owner, ["live"], { onMessage: (n) => seen.push(`late:${n.text()}`) });
+        register(router, late); // added during the route: reached
+      }
+    },
+  });
+  register(router, a);
+  register(router, b);
+  assert.equal(router.route(message("live", "1")), 2);
+  assert.equal(router.route(message("live", "2")), 2);
+  assert.deepEqual(seen, ["a:1", "late:1", "a:2", "late:2"]);
+  const entry = router.get("subscribe", record)!;
+  assert.deepEqual([...entry.members], [a, late]);
+  router.remove(entry);
+  assert.equal(router.route(message("live", "3")), 0, "a removed entry is not served from the cache");
+  const fresh = subscription(owner, ["live"]);
+  register(router, fresh);
+  assert.equal(router.route(message("live", "4")), 1);
+  assert.equal(fresh.queueDepth, 1);
+});
+
+test(`subscription: the buffer keeps order across wrap-around and growth (${runtime})`, async () => {
+  const owner = new RecordingOwner();
+  const target = subscription(owner, ["ring"], { bufferSize: 1000, overflow: "drop-newest" });
+  const expected: string[] = [];
+  let next = 0;
+  for (let round = 0; round < 5; round++) {
+    for (let i = 0; i < 7 + round * 13; i++) {
+      target.deliver(message("ring", String(next)));
+      expected.push(String(next++));
+    }
+    const got: string[] = [];
+    for (let i = 0; i < 5; i++) got.push((await target[Symbol.asyncIterator]().next()).value!.text());
+    assert.deepEqual(got, expected.splice(0, 5));
+  }
+  assert.deepEqual(await drainText(target), expected);
+  assert.equal(target.stats().dropped, 0);
+});
