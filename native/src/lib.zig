@@ -133,14 +133,9 @@ pub export fn pw_next_batch(
     result_words[0] = 0;
     result_words[1] = 0;
     const parser = parserOf(handle) orelse return abi.status_error_invalid_argument;
-    const header_words = headers orelse return abi.status_error_invalid_argument;
-    if (max_messages == 0) return abi.status_error_invalid_argument;
-    if (data == null and data_capacity != 0) return abi.status_error_invalid_argument;
-    // A header-word count above the address space cannot be a real buffer.
-    const header_word_count = std.math.mul(usize, max_messages, abi.batch_header_words) catch
+    const buffers = batchBuffers(headers, max_messages, data, data_capacity) orelse
         return abi.status_error_invalid_argument;
-    const data_slice: []u8 = if (data) |given| given[0..data_capacity] else &.{};
-    const result = parser.nextBatch(header_words[0..header_word_count], data_slice) catch |err|
+    const result = parser.nextBatch(buffers.header_words, buffers.data) catch |err|
         return statusOf(err);
     result_words[0] = result.message_count;
     result_words[1] = result.data_bytes;
@@ -167,15 +162,11 @@ pub export fn pw_feed_next_batch(
     result_words[1] = 0;
     result_words[2] = 0;
     const parser = parserOf(handle) orelse return abi.status_error_invalid_argument;
-    const header_words = headers orelse return abi.status_error_invalid_argument;
-    if (max_messages == 0) return abi.status_error_invalid_argument;
-    if (data == null and data_capacity != 0) return abi.status_error_invalid_argument;
     if (bytes == null and length != 0) return abi.status_error_invalid_argument;
-    const header_word_count = std.math.mul(usize, max_messages, abi.batch_header_words) catch
+    const buffers = batchBuffers(headers, max_messages, data, data_capacity) orelse
         return abi.status_error_invalid_argument;
-    const data_slice: []u8 = if (data) |given| given[0..data_capacity] else &.{};
     const byte_slice: []const u8 = if (bytes) |given| given[0..length] else &.{};
-    const result = parser.feedNextBatch(byte_slice, header_words[0..header_word_count], data_slice) catch |err|
+    const result = parser.feedNextBatch(byte_slice, buffers.header_words, buffers.data) catch |err|
         return statusOf(err);
     result_words[0] = result.message_count;
     result_words[1] = result.data_bytes;
@@ -184,6 +175,22 @@ pub export fn pw_feed_next_batch(
         .ok => abi.status_ok,
         .pending => abi.status_pending,
         .buffer_too_small => abi.status_buffer_too_small,
+    };
+}
+
+const BatchBuffers = struct { header_words: []u32, data: []u8 };
+
+/// The caller's batch buffers as slices, or null when they cannot be valid: shared by both batch
+/// calls so they accept and refuse exactly the same arguments.
+fn batchBuffers(headers: ?[*]u32, max_messages: u32, data: ?[*]u8, data_capacity: u32) ?BatchBuffers {
+    const header_start = headers orelse return null;
+    if (max_messages == 0) return null;
+    if (data == null and data_capacity != 0) return null;
+    // A header-word count above the address space cannot be a real buffer.
+    const header_word_count = std.math.mul(usize, max_messages, abi.batch_header_words) catch return null;
+    return .{
+        .header_words = header_start[0..header_word_count],
+        .data = if (data) |given| given[0..data_capacity] else &.{},
     };
 }
 

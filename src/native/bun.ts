@@ -2,7 +2,7 @@
 // Rule: only load.ts imports this file, and only when running on Bun.
 // On Bun a native address is a plain number; JS-owned TypedArrays are passed straight to "ptr"
 // parameters (Bun takes their data pointer for the duration of the call).
-import type { MessageHandle, NativeLibrary, OpenLibrary } from "./library.ts";
+import { addressIn, type MessageHandle, type NativeLibrary, type OpenLibrary } from "./library.ts";
 import { MESSAGE_POINTERS_OFFSET, type NeutralType, symbols } from "./symbols.ts";
 
 // The subset of bun:ffi used here. The specifier is built at run time so Deno's module graph never
@@ -35,13 +35,6 @@ function definitions(): Record<string, { args: string[]; returns: string }> {
     };
   }
   return result;
-}
-
-/** The address in an 8-byte little-endian cell. User-space addresses fit in 53 bits. */
-function addressIn(cell: Uint8Array): number {
-  const low = (cell[0] | (cell[1] << 8) | (cell[2] << 16)) + cell[3] * 0x1000000;
-  const high = (cell[4] | (cell[5] << 8) | (cell[6] << 16)) + cell[7] * 0x1000000;
-  return low + high * 0x100000000;
 }
 
 // Batch strategy on Bun: "copy" — one reused 64 KiB slab, every payload copied into its own array.

@@ -3,7 +3,13 @@
 // On Deno a native address is a PointerObject (or null); JS-owned Uint8Arrays go to "buffer"
 // parameters. Sizes are "u32" everywhere: a JS Number given to a "usize" parameter makes V8
 // deoptimize the caller repeatedly (measured, ../shared/DESIGN.md §2).
-import type { MessageHandle, NativeLibrary, OpenLibrary, ParserHandle } from "./library.ts";
+import {
+  addressIn,
+  type MessageHandle,
+  type NativeLibrary,
+  type OpenLibrary,
+  type ParserHandle,
+} from "./library.ts";
 import { MESSAGE_POINTERS_OFFSET, type NeutralType, symbols } from "./symbols.ts";
 
 const denoTypes: Record<NeutralType, Deno.NativeResultType> = {
@@ -23,13 +29,6 @@ function definitions(): Record<string, Deno.ForeignFunction> {
     };
   }
   return result;
-}
-
-/** The address in an 8-byte little-endian cell. User-space addresses fit in 53 bits. */
-function addressIn(cell: Uint8Array): number {
-  const low = (cell[0] | (cell[1] << 8) | (cell[2] << 16)) + cell[3] * 0x1000000;
-  const high = (cell[4] | (cell[5] << 8) | (cell[6] << 16)) + cell[7] * 0x1000000;
-  return low + high * 0x100000000;
 }
 
 type Pointer = Deno.PointerObject;

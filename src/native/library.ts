@@ -81,3 +81,10 @@ export interface BatchStrategy {
 
 /** What each adapter module exports. Throws (with the runtime's reason) when the file cannot be opened. */
 export type OpenLibrary = (path: string) => NativeLibrary;
+
+/** The address in an 8-byte little-endian cell. User-space addresses fit in 53 bits. */
+export function addressIn(cell: Uint8Array): number {
+  const low = (cell[0] | (cell[1] << 8) | (cell[2] << 16)) + cell[3] * 0x1000000;
+  const high = (cell[4] | (cell[5] << 8) | (cell[6] << 16)) + cell[7] * 0x1000000;
+  return low + high * 0x100000000;
+}
