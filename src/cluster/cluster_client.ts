@@ -260,6 +260,17 @@ export class ClusterClient implements AsyncDisposable {
     return this.#refreshing;
   }
 
+  /**
+   * A topology read that starts after this call: a read already in flight may have been answered
+   * before the event that made us ask (e.g. the old primary's CLUSTER SHARDS, just before CLUSTER
+   * FAILOVER demoted it), so it is waited out and followed by a new one (still shared).
+   */
+  async #freshTopology(): Promise<Topology> {
+    const inFlight = this.#refreshing;
+    if (inFlight !== undefined) await inFlight.catch(() => {});
+    return this.refreshTopology();
+  }
+
   /** @internal called once by connectCluster. */
   startPeriodicRefresh(): void {
     if (this.#refreshMs === 0 || this.#closed) return;
@@ -649,7 +660,7 @@ export class ClusterClient implements AsyncDisposable {
       this.#assertOpen();
       if (afterLoss && tries === 0) {
         // After a loss the old owner is suspect: read the topology first (shared with other movers).
-        await this.refreshTopology().catch(() => {});
+        await this.#freshTopology().catch(() => {});
       }
       try {
         return await attempt();
@@ -722,11 +733,17 @@ export class ClusterClient implements AsyncDisposable {
       for (const record of state.subscription.records) this.#vacate(state.subscription.type, record.name);
     }
     this.#states.clear();
-    // Retries wake up, see #closed and stop; node opens in flight close themselves.
-    while (this.#background.size > 0) await Promise.all([...this.#background]);
+    // Close the node clients BEFORE waiting for the background work: a reattach, topology read or
+    // UNSUBSCRIBE still waiting for a node's reply then fails at once with ClosedError. Waiting first
+    // tied close() to server replies (a node that postpones commands during CLUSTER FAILOVER, a silent
+    // one until its health check gives up). What is left is bounded: retries wake up and see #closed,
+    // and a node open in flight ends within connectTimeoutMs and closes itself (see #node).
     const nodes = [...this.#nodes.values()];
     this.#nodes.clear();
-    await Promise.all(nodes.map((pending) => pending.then((node) => this.#closeNode(node), () => {})));
+    const closing = [...this.#openNodes].map((node) => this.#closeNode(node));
+    closing.push(...nodes.map((pending) => pending.then((node) => this.#closeNode(node), () => {})));
+    while (this.#background.size > 0) await Promise.all([...this.#background]);
+    await Promise.all(closing);
     await Promise.all([...this.#openNodes].map((node) => this.#closeNode(node)));
   }
 

@@ -73,7 +73,8 @@ export class ClusterNodeConnection {
 
   /**
    * Connects to `address` ("host:port") with the cluster's ClientOptions; the node client never
-   * reconnects by itself. `onServerUnsubscribe` hears every server-side unsubscribe on this node.
+   * reconnects or waits for the server by itself. `onServerUnsubscribe` hears every server-side
+   * unsubscribe on this node.
    */
   static async open(
     address: string,
@@ -85,7 +86,11 @@ export class ClusterNodeConnection {
     if (parsed === undefined) throw new Error(`cluster: ${address} is not host:port`);
     const host = parsed.host.includes(":") ? `[${parsed.host}]` : parsed.host;
     const url = `${secure ? "rediss" : "redis"}://${host}:${parsed.port}`;
-    const nodeOptions: ClientOptions = { ...options, reconnect: false, onOccupied: undefined, onVacated: undefined };
+    // waitForServer: false as well: a node open must end within connectTimeoutMs (the cluster's close()
+    // waits for opens in flight, and its own retries already cover a node that is not up yet).
+    const nodeOptions: ClientOptions = {
+      ...options, reconnect: false, waitForServer: false, onOccupied: undefined, onVacated: undefined,
+    };
     let client: Client;
     if (clientHasUnsubscribeHook) {
       (nodeOptions as { onServerUnsubscribe?: ServerUnsubscribeListener }).onServerUnsubscribe = onServerUnsubscribe;

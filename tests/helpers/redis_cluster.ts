@@ -2,7 +2,11 @@
 // loopback ports, joined with `redis-cli --cluster create`, torn down by the PIDs we started.
 // Rule: one cluster per test file (creating one costs ~2 s); tests that break it (kill, failover)
 // run last in their file or use their own cluster.
+// Rule: nothing here waits without a bound. Every command, node start and `redis-cli` run has a
+// generous deadline (the machine may be busy) and fails with a message naming what it waited for: a
+// raw command whose connection is closed without a reply (raw_resp.ts) would otherwise never settle.
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { RedisServer } from "./redis_server.ts";
 import { asText, RawConnection, RawError, type RawValue } from "./raw_resp.ts";
 
@@ -28,6 +32,14 @@ export interface ClusterNodeInfo {
 // Cluster bus port = port + 10000, and both must be < 65536.
 const minimumPort = 20_000;
 const portSpan = 30_000;
+
+// Deadlines: generous (2 shared cores, other test runs and benchmarks), but bounded.
+/** One command to a local node: answered in milliseconds when all is well. */
+const commandTimeoutMs = 10_000;
+/** One `redis-server` start (spawn + the PID check of RedisServer.start). */
+const nodeStartTimeoutMs = 15_000;
+/** `redis-cli --cluster create` (it waits for the nodes to agree, without a limit of its own). */
+const createTimeoutMs = 30_000;
 
 export class RedisCluster {
   readonly host = "127.0.0.1";
@@ -68,9 +80,9 @@ export class RedisCluster {
     return server;
   }
 
-  /** Runs a command on the node at `port` (fresh connection). */
+  /** Runs a command on the node at `port` (fresh connection); rejects after commandTimeoutMs. */
   command(port: number, ...args: (string | Uint8Array | number)[]): Promise<RawValue> {
-    return this.server(port).command(...args);
+    return withDeadline(this.server(port).command(...args), commandTimeoutMs, `${String(args[0])} on port ${port}`);
   }
 
   /** Nodes as a live node sees them (CLUSTER NODES), skipping failed/handshake entries. */
@@ -135,7 +147,7 @@ export class RedisCluster {
   async waitUntilHealthy(timeoutMs = 15_000): Promise<void> {
     await this.#waitFor("cluster_state:ok on every node", async () => {
       for (const server of this.#running()) {
-        const info = await server.command("CLUSTER", "INFO").catch(() => undefined);
+        const info = await this.command(server.port, "CLUSTER", "INFO").catch(() => undefined);
         if (info === undefined || info instanceof RawError) return false;
         if (!String(asText(info)).includes("cluster_state:ok")) return false;
       }
@@ -143,9 +155,24 @@ export class RedisCluster {
     }, timeoutMs);
   }
 
-  /** Waits until every replica reports a finished initial sync (master_link_status:up). */
+  /**
+   * Waits until every running node sees every slot-owning primary with `replicasPerPrimary` replicas,
+   * and every replica reports a finished initial sync (master_link_status:up).
+   * The role check comes first: right after `redis-cli --cluster create` a node's CLUSTER NODES can
+   * still list a future replica as an empty primary (CLUSTER REPLICATE spreads by gossip), and a view
+   * without replicas would otherwise pass the sync check trivially.
+   */
   async waitForReplicasInSync(timeoutMs = 15_000): Promise<void> {
     await this.#waitFor("every replica to finish its sync", async () => {
+      for (const server of this.#running()) {
+        const view = await this.nodes(server.port).catch(() => undefined);
+        if (view === undefined) return false;
+        for (const primary of view) {
+          if (primary.role !== "primary" || primary.slots.length === 0) continue;
+          const replicas = view.filter((node) => node.primaryId === primary.id).length;
+          if (replicas < this.replicasPerPrimary) return false;
+        }
+      }
       for (const node of await this.nodes()) {
         if (node.role !== "replica") continue;
         const info = await this.command(node.port, "INFO", "replication");
@@ -194,12 +221,20 @@ export class RedisCluster {
 
 async function startNode(usedPorts: Set<number>, nodeTimeoutMs: number): Promise<RedisServer> {
   let lastError: unknown;
-  for (let attempt = 0; attempt < 10; attempt++) {
+  for (let attempt = 0; attempt < 20; attempt++) {
     const port = minimumPort + Math.floor(Math.random() * portSpan);
     if (usedPorts.has(port) || usedPorts.has(port + 10_000) || usedPorts.has(port - 10_000)) continue;
+    // Both ports must be free before we spawn. A port already taken by someone else's node makes ours
+    // exit, and RedisServer.start's probe then talks RESP to whatever listens there: another node's
+    // cluster bus port (or any non-Redis listener) drops the connection without a reply, and that probe
+    // used to wait forever — the intermittent 40 s hang of the cluster tests, before any test step.
+    if (!(await portIsFree(port)) || !(await portIsFree(port + 10_000))) {
+      lastError = new Error(`port ${port} or its bus port ${port + 10_000} is taken`);
+      continue;
+    }
     try {
       // RedisServer gives each node its own --dir; the config file is per port inside it.
-      const server = await RedisServer.start({
+      const starting = RedisServer.start({
         port,
         args: [
           "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`,
@@ -208,9 +243,16 @@ async function startNode(usedPorts: Set<number>, nodeTimeoutMs: number): Promise
           "--cluster-require-full-coverage", "no",
         ],
       });
+      // Still bounded if another process grabs the port between the check above and the spawn.
+      const server = await withDeadline(starting, nodeStartTimeoutMs, `redis-server to start on port ${port}`)
+        .catch((error) => {
+          starting.then((late) => late.stop(), () => {}); // a start that finishes late must not leak
+          throw error;
+        });
       // Another process may own this port (then ours exits a moment later), or our node may exit
       // because the bus port (port + 10000) is taken: only a node that answers with our PID counts.
-      const info = await server.command("INFO", "server").catch((error) => error);
+      const info = await withDeadline(server.command("INFO", "server"), commandTimeoutMs, `INFO on port ${port}`)
+        .catch((error) => error);
       if (!String(asText(info)).includes(`process_id:${server.pid}\r\n`)) {
         await server.stop();
         lastError = new Error(`port ${port}: the answering server is not the one we started`);
@@ -225,15 +267,43 @@ async function startNode(usedPorts: Set<number>, nodeTimeoutMs: number): Promise
   throw new Error(`could not start a cluster node: ${lastError}`);
 }
 
+/** True when nothing listens on 127.0.0.1:`port` right now (we could bind it, and did not keep it). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen({ port, host: "127.0.0.1", exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** `work`, or a rejection naming `what` once `timeoutMs` passed (the timer never outlives the race). */
+function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis_cluster: ${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
 function runRedisCli(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn("redis-cli", args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
+    // `--cluster create` waits for the nodes to agree with no limit of its own: stop it after
+    // createTimeoutMs and fail with what it printed.
+    const timer = setTimeout(() => {
+      output += `\n(redis_cluster: stopped after ${createTimeoutMs} ms)`;
+      child.kill("SIGKILL");
+    }, createTimeoutMs);
     const collect = (chunk: Uint8Array) => (output += new TextDecoder().decode(chunk));
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
-    child.once("error", reject);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.once("exit", (code) => {
+      clearTimeout(timer);
       if (code === 0 && !output.includes("[ERR]")) resolve();
       else reject(new Error(`redis-cli ${args.join(" ")} failed (${code}):\n${output}`));
     });
@@ -242,9 +312,13 @@ function runRedisCli(args: string[]): Promise<void> {
 
 /** Pipelines CLUSTER KEYSLOT for every name on one connection; returns the slots in order. */
 export async function clusterKeySlots(port: number, names: Uint8Array[]): Promise<number[]> {
-  const connection = await RawConnection.connect(port);
+  const connection = await withDeadline(RawConnection.connect(port), commandTimeoutMs, `connecting to port ${port}`);
   try {
-    const replies = await connection.pipeline(names.map((name) => ["CLUSTER", "KEYSLOT", name]));
+    const replies = await withDeadline(
+      connection.pipeline(names.map((name) => ["CLUSTER", "KEYSLOT", name])),
+      3 * commandTimeoutMs, // thousands of commands in one batch
+      `CLUSTER KEYSLOT x${names.length} on port ${port}`,
+    );
     return replies.map((reply) => {
       if (typeof reply !== "number") throw new Error(`CLUSTER KEYSLOT answered ${String(reply)}`);
       return reply;
