@@ -101,13 +101,25 @@ export function asText(value: RawValue): unknown {
 export class RawConnection {
   #socket: net.Socket;
   #buffer: Uint8Array = new Uint8Array(0);
-  #waiting: ((value: RawValue) => void)[] = [];
+  #waiting: { resolve: (value: RawValue) => void; reject: (error: Error) => void }[] = [];
   #closed: Promise<void>;
   #failure: Error | undefined;
+  #closing = false;
 
   private constructor(socket: net.Socket) {
     this.#socket = socket;
-    this.#closed = new Promise((resolve) => socket.once("close", () => resolve()));
+    // A peer that closes without answering (a port taken by something that is not redis, a killed
+    // server) must fail the waiting commands, not leave them pending forever. Our own close() does not.
+    this.#closed = new Promise((resolve) =>
+      socket.once("close", () => {
+        const waiting = this.#waiting.splice(0);
+        if (!this.#closing) {
+          const error = this.#failure ?? new Error("raw_resp: connection closed before the reply");
+          for (const waiter of waiting) waiter.reject(error);
+        }
+        resolve();
+      })
+    );
     socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     socket.on("error", (error: Error) => {
       this.#failure = error;
@@ -132,7 +144,7 @@ export class RawConnection {
       const parsed = parseValue(this.#buffer, offset);
       if (!parsed) break;
       offset = parsed[1];
-      this.#waiting.shift()!(parsed[0]);
+      this.#waiting.shift()!.resolve(parsed[0]);
     }
     this.#buffer = this.#buffer.slice(offset);
   }
@@ -144,19 +156,22 @@ export class RawConnection {
 
   command(...args: (string | Uint8Array | number)[]): Promise<RawValue> {
     if (this.#failure) return Promise.reject(this.#failure);
-    const reply = new Promise<RawValue>((resolve) => this.#waiting.push(resolve));
+    const reply = new Promise<RawValue>((resolve, reject) => this.#waiting.push({ resolve, reject }));
     this.#socket.write(encodeCommand(args));
     return reply;
   }
 
   /** Sends all commands in one write and resolves with every reply, in order. */
   pipeline(commands: (string | Uint8Array | number)[][]): Promise<RawValue[]> {
-    const replies = commands.map(() => new Promise<RawValue>((resolve) => this.#waiting.push(resolve)));
+    const replies = commands.map(() =>
+      new Promise<RawValue>((resolve, reject) => this.#waiting.push({ resolve, reject }))
+    );
     this.#socket.write(concat(commands.map(encodeCommand)));
     return Promise.all(replies);
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     this.#socket.end();
     this.#socket.destroy();
     await this.#closed;
