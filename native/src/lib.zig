@@ -139,11 +139,7 @@ pub export fn pw_next_batch(
         return statusOf(err);
     result_words[0] = result.message_count;
     result_words[1] = result.data_bytes;
-    return switch (result.status) {
-        .ok => abi.status_ok,
-        .pending => abi.status_pending,
-        .buffer_too_small => abi.status_buffer_too_small,
-    };
+    return batchStatus(result.status);
 }
 
 /// C: pw_feed_next_batch
@@ -171,7 +167,11 @@ pub export fn pw_feed_next_batch(
     result_words[0] = result.message_count;
     result_words[1] = result.data_bytes;
     result_words[2] = @intFromEnum(result.stop);
-    return switch (result.status) {
+    return batchStatus(result.status);
+}
+
+fn batchStatus(status: anytype) Status {
+    return switch (status) {
         .ok => abi.status_ok,
         .pending => abi.status_pending,
         .buffer_too_small => abi.status_buffer_too_small,
