@@ -50,8 +50,8 @@ const sink = (frame: Frame) => {
   payloadBytesSeen += frame.data.length;
 };
 
-function nativeBatch(): Reader {
-  const parser = new NativeParser();
+/** Feed each piece, then drain: the same loop for the native batch path and the TS baseline. */
+function drainingReader(parser: { feed(bytes: Uint8Array): void; drain(sink: (frame: Frame) => void): number }): Reader {
   return (pieces) => {
     let frames = 0;
     for (const piece of pieces) {
@@ -60,6 +60,10 @@ function nativeBatch(): Reader {
     }
     return frames;
   };
+}
+
+function nativeBatch(): Reader {
+  return drainingReader(new NativeParser());
 }
 
 function nativeSimple(): Reader {
@@ -78,15 +82,7 @@ function nativeSimple(): Reader {
 }
 
 function baseline(): Reader {
-  const parser = new BaselineParser();
-  return (pieces) => {
-    let frames = 0;
-    for (const piece of pieces) {
-      parser.feed(piece);
-      frames += parser.drain(sink);
-    }
-    return frames;
-  };
+  return drainingReader(new BaselineParser());
 }
 
 function ffiOnly(): Reader {

@@ -2,7 +2,7 @@
 // Rule: only load.ts imports this file, and only when running on Bun.
 // On Bun a native address is a plain number; JS-owned TypedArrays are passed straight to "ptr"
 // parameters (Bun takes their data pointer for the duration of the call).
-import { addressIn, type MessageHandle, type NativeLibrary, type OpenLibrary } from "./library.ts";
+import { addressIn, passThroughMethods, type MessageHandle, type NativeLibrary, type OpenLibrary } from "./library.ts";
 import { MESSAGE_POINTERS_OFFSET, type NeutralType, symbols } from "./symbols.ts";
 
 // The subset of bun:ffi used here. The specifier is built at run time so Deno's module graph never
@@ -58,14 +58,10 @@ export const openLibrary: OpenLibrary = (path) => {
   const native: NativeLibrary = {
     path,
     batchStrategy: BATCH_STRATEGY,
+    ...passThroughMethods(s),
     allocate: allocateUnzeroed,
-    abiVersion: s.pw_abi_version,
     // pw_parser_new gives 0 for NULL; Bun maps a 0 "ptr" result to null.
     parserNew: s.pw_parser_new,
-    parserFree: s.pw_parser_free,
-    reset: s.pw_reset,
-    feed: s.pw_feed,
-    nextMessage: s.pw_next_message,
     messageAt: (cell) => {
       const address = addressIn(cell);
       return address === 0 ? null : (address as unknown as MessageHandle);
@@ -81,15 +77,6 @@ export const openLibrary: OpenLibrary = (path) => {
       // toArrayBuffer makes a view over native memory; slice() copies it out before the message is freed.
       return new Uint8Array(ffi.toArrayBuffer(address, 0, length)).slice();
     },
-    freeMessage: s.pw_free_message,
-    nextBatch: s.pw_next_batch,
-    feedNextBatch: s.pw_feed_next_batch,
-    errorMessage: s.pw_error_message,
-    stats: s.pw_stats,
-    setFlags: s.pw_set_flags,
-    internedName: s.pw_interned_name,
-    keySlot: s.pw_key_slot,
-    globMatch: s.pw_glob_match,
   };
   return native;
 };

@@ -5,6 +5,7 @@
 // deoptimize the caller repeatedly (measured, ../shared/DESIGN.md §2).
 import {
   addressIn,
+  passThroughMethods,
   type MessageHandle,
   type NativeLibrary,
   type OpenLibrary,
@@ -53,13 +54,9 @@ export const openLibrary: OpenLibrary = (path) => {
   const native: NativeLibrary = {
     path,
     batchStrategy: BATCH_STRATEGY,
+    ...passThroughMethods(s),
     allocate: (length) => new Uint8Array(length),
-    abiVersion: s.pw_abi_version,
     parserNew: s.pw_parser_new as (options: Uint8Array) => ParserHandle | null,
-    parserFree: s.pw_parser_free,
-    reset: s.pw_reset,
-    feed: s.pw_feed,
-    nextMessage: s.pw_next_message,
     messageAt: (cell) => {
       const address = addressIn(cell);
       return address === 0 ? null : (Deno.UnsafePointer.create(BigInt(address)) as unknown as MessageHandle);
@@ -76,15 +73,6 @@ export const openLibrary: OpenLibrary = (path) => {
       Deno.UnsafePointerView.copyInto(bytes, copy);
       return copy;
     },
-    freeMessage: s.pw_free_message,
-    nextBatch: s.pw_next_batch,
-    feedNextBatch: s.pw_feed_next_batch,
-    errorMessage: s.pw_error_message,
-    stats: s.pw_stats,
-    setFlags: s.pw_set_flags,
-    internedName: s.pw_interned_name,
-    keySlot: s.pw_key_slot,
-    globMatch: s.pw_glob_match,
   };
   return native;
 };

@@ -88,3 +88,27 @@ export function addressIn(cell: Uint8Array): number {
   const high = (cell[4] | (cell[5] << 8) | (cell[6] << 16)) + cell[7] * 0x1000000;
   return low + high * 0x100000000;
 }
+
+/** The methods both adapters hand through unchanged: the runtime's own FFI function is the method. */
+export type PassThroughMethods = Pick<NativeLibrary, "abiVersion" | "parserFree" | "reset" | "feed" | "nextMessage" | "freeMessage" | "nextBatch" | "feedNextBatch" | "errorMessage" | "stats" | "setFlags" | "internedName" | "keySlot" | "globMatch">;
+
+/** The pass-through methods from a runtime's opened symbol table (same names on both runtimes). */
+// deno-lint-ignore no-explicit-any
+export function passThroughMethods(symbols: Record<string, (...args: any[]) => any>): PassThroughMethods {
+  return {
+    abiVersion: symbols.pw_abi_version,
+    parserFree: symbols.pw_parser_free,
+    reset: symbols.pw_reset,
+    feed: symbols.pw_feed,
+    nextMessage: symbols.pw_next_message,
+    freeMessage: symbols.pw_free_message,
+    nextBatch: symbols.pw_next_batch,
+    feedNextBatch: symbols.pw_feed_next_batch,
+    errorMessage: symbols.pw_error_message,
+    stats: symbols.pw_stats,
+    setFlags: symbols.pw_set_flags,
+    internedName: symbols.pw_interned_name,
+    keySlot: symbols.pw_key_slot,
+    globMatch: symbols.pw_glob_match,
+  };
+}
