@@ -58,11 +58,15 @@ function bottleneck(result: ClientResult): string {
 export function throughputTable(results: ClientResult[], mode: "replay" | "redis"): string {
   const lines: string[] = [];
   const redis = mode === "redis";
+  const rows = results.filter((result) => result.mode === mode);
+  // Repeated runs (replay, --repeat): the table shows the median run, and the span of all of them.
+  const repeated = rows.some((result) => Array.isArray(result.runRates) && result.runRates.length > 1);
   lines.push(
-    `| runtime | size B | library | msgs/s | MB/s | CPU µs/msg | vs fastest peer |${redis ? " CPU share sub / server / pub | bottleneck |" : ""}`,
+    `| runtime | size B | library | msgs/s | MB/s | CPU µs/msg | vs fastest peer |${repeated ? " runs: min–max msgs/s |" : ""}` +
+      `${redis ? " CPU share sub / server / pub | bottleneck |" : ""}`,
   );
-  lines.push(`| --- | ---: | --- | ---: | ---: | ---: | ---: |${redis ? " ---: | --- |" : ""}`);
-  for (const [, group] of groupBy(results.filter((result) => result.mode === mode))) {
+  lines.push(`| --- | ---: | --- | ---: | ---: | ---: | ---: |${repeated ? " ---: |" : ""}${redis ? " ---: | --- |" : ""}`);
+  for (const [, group] of groupBy(rows)) {
     const fastest = fastestPeer(group);
     for (const result of group) {
       const ratio = fastest ? result.messagesPerSecond! / fastest.messagesPerSecond! : NaN;
@@ -71,6 +75,7 @@ export function throughputTable(results: ClientResult[], mode: "replay" | "redis
         `| ${result.runtime} | ${result.payloadBytes} | ${result.library}${dropped} | ` +
           `${Math.round(result.messagesPerSecond!).toLocaleString("en-US")} | ${fmt(result.megabytesPerSecond)} | ` +
           `${fmt(result.cpuUsPerMessage, 3)} | ${fastest ? `${fmt(ratio, 2)}× ${fastest.library}` : "-"} |` +
+          (repeated ? ` ${spanOf(result.runRates as number[] | undefined)} |` : "") +
           (redis
             ? ` ${fmt(result.subscriberCpuShare, 2)} / ${fmt(result.serverCpuShare, 2)} / ${fmt(result.publisherCpuShare, 2)} | ${bottleneck(result)} |`
             : ""),
@@ -78,6 +83,12 @@ export function throughputTable(results: ClientResult[], mode: "replay" | "redis
     }
   }
   return lines.join("\n");
+}
+
+function spanOf(rates: number[] | undefined): string {
+  if (!rates || rates.length === 0) return "-";
+  const format = (value: number) => value.toLocaleString("en-US");
+  return `${format(Math.min(...rates))}–${format(Math.max(...rates))}`;
 }
 
 export function latencyTable(results: ClientResult[]): string {

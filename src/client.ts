@@ -56,7 +56,7 @@ let nativeParserFactory: Promise<ParserFactory> | undefined;
 // native library; connect() is the first thing that needs it.
 function loadNativeParserFactory(): Promise<ParserFactory> {
   nativeParserFactory ??= import("./native/parser.ts").then(({ NativeParser }) => (options) =>
-    new NativeParser({ limits: options.limits, libraryPath: options.libraryPath })
+    new NativeParser(options)
   );
   return nativeParserFactory;
 }

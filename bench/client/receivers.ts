@@ -6,15 +6,20 @@
 // Libraries: pushwire (callback form), pushwire-iterator (`for await`), ioredis (messageBuffer event),
 // node-redis (subscribe(channel, listener, bufferMode = true)), bun-redis (Bun's built-in RedisClient,
 // strings only: it has no buffer mode). Peers are imported lazily so a missing one fails only its run.
+// Plus a floor that is not a library: socket-floor, pushwire's own transport with no parsing at all
+// (it counts bytes and calls the listener once per whole frame length): what receiving the bytes into
+// JavaScript costs on this runtime, the part of every JS-socket client's cost no parser can remove.
 
 import process from "node:process";
 
-export type LibraryName = "pushwire" | "pushwire-iterator" | "ioredis" | "node-redis" | "bun-redis";
+export type LibraryName = "pushwire" | "pushwire-iterator" | "ioredis" | "node-redis" | "bun-redis" | "socket-floor";
 export const PUSHWIRE_LIBRARIES: readonly LibraryName[] = ["pushwire", "pushwire-iterator"];
 export const PEER_LIBRARIES: readonly LibraryName[] = ["ioredis", "node-redis", "bun-redis"];
+/** Not compared as a peer: a floor (replay server only, fixed-length frames). */
+export const FLOOR_LIBRARIES: readonly LibraryName[] = ["socket-floor"];
 
 export function librariesFor(runtime: "bun" | "deno"): LibraryName[] {
-  const all: LibraryName[] = [...PUSHWIRE_LIBRARIES, ...PEER_LIBRARIES];
+  const all: LibraryName[] = [...PUSHWIRE_LIBRARIES, ...PEER_LIBRARIES, ...FLOOR_LIBRARIES];
   return runtime === "bun" ? all : all.filter((name) => name !== "bun-redis");
 }
 
@@ -32,6 +37,8 @@ export interface Receiver {
 export interface ReceiverOptions {
   /** 3 (HELLO 3, the default of every library here) or 2 (RESP2 pub/sub arrays). */
   protocol: 2 | 3;
+  /** Payload size of every message (socket-floor computes the frame length from it). */
+  payloadBytes: number;
 }
 
 export async function openReceiver(library: LibraryName, url: string, options: ReceiverOptions): Promise<Receiver> {
@@ -46,6 +53,8 @@ export async function openReceiver(library: LibraryName, url: string, options: R
       return await openNodeRedis(url, options);
     case "bun-redis":
       return await openBunRedis(url, options);
+    case "socket-floor":
+      return await openSocketFloor(url, options);
   }
 }
 
@@ -144,6 +153,63 @@ async function openBunRedis(url: string, options: ReceiverOptions): Promise<Rece
     dropped: () => 0,
     async close() {
       client.close();
+    },
+  };
+}
+
+// ---- socket floor (not a library) ---------------------------------------------------------------------
+
+async function openSocketFloor(url: string, options: ReceiverOptions): Promise<Receiver> {
+  if (options.protocol !== 3) throw new Error("socket-floor counts RESP3 push frames only");
+  const { openTransport }: Any = await import("../../src/transport/transport.ts");
+  const { port, hostname } = new URL(url);
+  const encoder = new TextEncoder();
+  let subscribed: (() => void) | undefined;
+  let marker: Uint8Array | undefined;
+  let seen = "";
+  let frameLength = 0;
+  let messageBytes = 0;
+  let delivered = 0;
+  let onMessage: (payload: Payload) => void = () => {};
+  const payload = new Uint8Array(options.payloadBytes);
+  const transport: Any = await openTransport({ endpoint: { kind: "tcp", host: hostname, port: Number(port) }, tls: undefined }, {
+    onData(chunk: Uint8Array) {
+      if (marker !== undefined) {
+        // Before the confirmation: look for it (a few hundred bytes of handshake, read as latin1).
+        seen += String.fromCharCode(...chunk.subarray(0, Math.min(chunk.length, 4096)));
+        const text = new TextDecoder("latin1").decode(marker);
+        const at = seen.indexOf(text);
+        if (at < 0) return;
+        messageBytes = seen.length - at - text.length + Math.max(0, chunk.length - 4096);
+        marker = undefined;
+        subscribed?.();
+      } else {
+        messageBytes += chunk.length;
+      }
+      const complete = Math.floor(messageBytes / frameLength);
+      while (delivered < complete) {
+        delivered++;
+        onMessage(payload);
+      }
+    },
+    onClose() {},
+  });
+  return {
+    subscribe(channel, listener) {
+      onMessage = listener;
+      const name = encoder.encode(channel);
+      frameLength = `>3\r\n$7\r\nmessage\r\n$${name.length}\r\n`.length + name.length + 2 +
+        `$${options.payloadBytes}\r\n`.length + options.payloadBytes + 2;
+      marker = encoder.encode(`subscribe\r\n$${name.length}\r\n${channel}\r\n:1\r\n`);
+      const confirmed = new Promise<void>((resolve) => (subscribed = resolve));
+      transport.write(encoder.encode(
+        `*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$${name.length}\r\n${channel}\r\n`,
+      ));
+      return confirmed;
+    },
+    dropped: () => 0,
+    async close() {
+      await transport.close();
     },
   };
 }

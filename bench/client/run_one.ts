@@ -67,7 +67,7 @@ async function receive(
   count: number,
   start: () => void | Promise<void>,
 ): Promise<{ wallMs: number; cpuUs: number; messages: number; bytes: number; dropped: number }> {
-  const receiver = await openReceiver(options.library, options.url, { protocol: options.protocol });
+  const receiver = await openReceiver(options.library, options.url, { protocol: options.protocol, payloadBytes: options.payloadBytes });
   let messages = 0;
   let bytes = 0;
   let finish!: () => void;
@@ -180,7 +180,7 @@ async function latency(options: Arguments): Promise<Record<string, unknown>> {
   const sentAt = new Float64Array(total + warmupTotal);
   const latenciesUs = new Float64Array(total);
   let received = 0;
-  const receiver = await openReceiver(options.library, options.url, { protocol: options.protocol });
+  const receiver = await openReceiver(options.library, options.url, { protocol: options.protocol, payloadBytes: options.payloadBytes });
   const port = Number(new URL(options.url).port);
   const publisher = net.connect({ port, host: "127.0.0.1" });
   publisher.setNoDelay(true);

@@ -84,6 +84,8 @@ typedef uint32_t pw_kind;
 /* Message flags (uint32_t). */
 #define PW_FLAG_NULL_CHANNEL 1u /* unsubscribe-family frame whose channel was null (no subscriptions) */
 #define PW_FLAG_RESP3_PUSH 2u   /* the frame was a RESP3 '>' push (else a RESP2 array or a reply) */
+#define PW_FLAG_PAYLOAD_IN_INPUT 4u /* batch only: the payload was left in pw_feed_next_batch's `bytes`
+                                       (pw_options.in_place_min_bytes); see PW_BATCH_PAYLOAD_INPUT_OFFSET */
 
 /* ---------------------------------------------------------------------------------------------
  * Options. A zero field means "the default" (listed here once; lib.zig asserts the same values).
@@ -107,7 +109,9 @@ typedef struct pw_options {
     uint32_t max_queued_bytes;     /* bytes */
     uint32_t max_interned_names;   /* names; PW_NO_INTERNING (0xFFFFFFFF) disables interning */
     uint32_t flags;                /* PW_OPTION_* */
-    uint32_t reserved[2];          /* must be zero */
+    uint32_t in_place_min_bytes;   /* pw_feed_next_batch leaves payloads of at least this many bytes
+                                      in the caller's `bytes` (PW_FLAG_PAYLOAD_IN_INPUT); 0 = never */
+    uint32_t reserved;             /* must be zero */
 } pw_options;                      /* 32 bytes */
 #define PW_NO_INTERNING 0xFFFFFFFFu
 
@@ -141,6 +145,9 @@ typedef struct pw_message {
 #define PW_BATCH_CHANNEL_LENGTH 5
 #define PW_BATCH_PATTERN_LENGTH 6 /* pattern bytes start at DATA_OFFSET + CHANNEL_LENGTH */
 #define PW_BATCH_PAYLOAD_LENGTH 7 /* payload bytes start after the pattern */
+/* With PW_FLAG_PAYLOAD_IN_INPUT the payload is not in `data`: this word (the same as
+ * PW_BATCH_COUNT, which is 0 for message kinds) holds its offset in pw_feed_next_batch's `bytes`. */
+#define PW_BATCH_PAYLOAD_INPUT_OFFSET 2
 
 /* Counters, read with pw_stats. Live counts return to 0 once every message is freed. */
 typedef struct pw_counters {
@@ -201,8 +208,13 @@ pw_status pw_next_batch(pw_parser *parser, uint32_t *headers, uint32_t max_messa
  * is full or the next message did not fit: call pw_next_batch or this again, with length 0) or
  * PW_STOP_ERROR (the next call returns the sticky error found after these messages).
  * All `length` bytes are always accepted (or none, with PW_ERR_QUEUE_FULL as pw_feed); message
- * pushes that are complete in `bytes` while nothing is buffered are read from `bytes` directly,
- * without being copied into the parser's input buffer. `bytes` may be NULL when length is 0. */
+ * pushes that are complete in `bytes` are read from `bytes` directly, without being copied into
+ * the parser's input buffer (a push that straddles from the previous call is completed with only
+ * its own missing bytes). `bytes` may be NULL when length is 0.
+ * With pw_options.in_place_min_bytes > 0, the payload of such a push that is at least that long is
+ * not copied into `data` either: its header has PW_FLAG_PAYLOAD_IN_INPUT and its offset in `bytes`
+ * (PW_BATCH_PAYLOAD_INPUT_OFFSET), and out[1] counts only the bytes written to `data`. The caller
+ * then must keep `bytes` unchanged for as long as it uses those payloads. */
 #define PW_STOP_NOTHING 0
 #define PW_STOP_ROOM 1
 #define PW_STOP_ERROR 2

@@ -40,6 +40,7 @@ pub const kind_count: u32 = 15;
 
 pub const flag_null_channel: u32 = 1;
 pub const flag_resp3_push: u32 = 2;
+pub const flag_payload_in_input: u32 = 4;
 
 pub const default_max_bulk_length: u32 = 536870912;
 pub const default_max_nesting_depth: u32 = 64;
@@ -67,6 +68,8 @@ pub const batch_data_offset: u32 = 4;
 pub const batch_channel_length: u32 = 5;
 pub const batch_pattern_length: u32 = 6;
 pub const batch_payload_length: u32 = 7;
+/// The same word as batch_count: with flag_payload_in_input (message kinds, whose count is 0).
+pub const batch_payload_input_offset: u32 = 2;
 
 /// C: pw_options
 pub const Options = extern struct {
@@ -76,7 +79,8 @@ pub const Options = extern struct {
     max_queued_bytes: u32 = 0,
     max_interned_names: u32 = 0,
     flags: u32 = 0,
-    reserved: [2]u32 = .{ 0, 0 },
+    in_place_min_bytes: u32 = 0,
+    reserved: u32 = 0,
 };
 
 /// C: pw_message. Allocated by the core as one block: this struct, then channel, pattern and

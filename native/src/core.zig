@@ -46,6 +46,9 @@ pub const Parser = struct {
     limits: parser.Limits,
     max_queued_bytes: u32,
     option_flags: u32,
+    /// pw_options.in_place_min_bytes: payloads at least this long that pw_feed_next_batch reads
+    /// from the caller's bytes stay there; 0 = never.
+    in_place_min_bytes: u32,
     reader: parser.Reader = .{},
     interner: intern.Interner,
     /// Message address → allocation length in bytes, for every message not yet freed.
@@ -63,7 +66,7 @@ pub const Parser = struct {
     fast_path_enabled: bool = true,
 
     pub fn create(allocator: Allocator, options: abi.Options) Error!*Parser {
-        if (options.reserved[0] != 0 or options.reserved[1] != 0) return error.InvalidArgument;
+        if (options.reserved != 0) return error.InvalidArgument;
         if (options.flags & ~abi.options_known_mask != 0) return error.InvalidArgument;
         const self = try allocator.create(Parser);
         self.* = .{
@@ -75,6 +78,7 @@ pub const Parser = struct {
             },
             .max_queued_bytes = orDefault(options.max_queued_bytes, abi.default_max_queued_bytes),
             .option_flags = options.flags,
+            .in_place_min_bytes = options.in_place_min_bytes,
             .interner = intern.Interner.init(options.max_interned_names),
         };
         return self;
@@ -272,40 +276,34 @@ pub const Parser = struct {
     }
 
     /// pw_feed_next_batch: pw_feed then pw_next_batch in one call, plus why the batch stopped.
-    /// When nothing is buffered, the message pushes at the front of `bytes` are read straight
-    /// from the caller's bytes into the batch (fast_path.zig), and only the rest is buffered: on
+    /// The message pushes in `bytes` are read straight from the caller's bytes (readInPlace): on
     /// a subscriber's stream most bytes are never copied into the input buffer at all.
     pub fn feedNextBatch(self: *Parser, bytes: []const u8, headers: []u32, data: []u8) Error!BatchResult {
         assert(headers.len % abi.batch_header_words == 0 and headers.len > 0);
         if (self.sticky_error) |err| return err;
         var result: BatchResult = .{ .status = .ok, .message_count = 0, .data_bytes = 0 };
         var rest = bytes;
-        if (rest.len != 0 and self.fast_path_enabled and self.reader.bufferedBytes() == 0 and
-            self.reader.unscannedInput() != null)
-        {
+        if (rest.len != 0 and self.fast_path_enabled) {
             // The same check pw_feed makes, on the same numbers: the outcome does not depend on
             // how many of the bytes end up buffered.
             try self.checkQueueRoom(rest.len);
-            const message_count_max = headers.len / abi.batch_header_words;
-            var consumed: usize = 0;
-            while (result.message_count < message_count_max) {
-                var view: push.View = undefined;
-                const length = fast_path.readMessage(rest[consumed..], self.limits, self.option_flags, &view);
-                if (length == 0) break;
-                if (!self.appendToBatch(view, headers, data, &result)) {
-                    result.stop = .room;
-                    break;
+            const outcome = self.readInPlace(bytes, headers, data, &result) catch |err| {
+                // Messages already written are kept; the sticky error waits for the next call.
+                if (result.message_count > 0) {
+                    result.stop = .error_next;
+                    return result;
                 }
-                consumed += length;
+                return err;
+            };
+            switch (outcome) {
+                .done => {
+                    if (result.message_count == 0 and result.status == .ok) result.status = .pending;
+                    return result;
+                },
+                .rest => |unread| rest = unread,
             }
-            if (result.message_count == message_count_max) result.stop = .room;
-            self.total_messages += result.message_count;
-            self.reader.stream_offset_consumed += consumed;
-            self.total_bytes_fed += consumed;
-            rest = rest[consumed..];
         }
         if (rest.len != 0) self.feed(rest) catch |err| {
-            // Messages already written are kept; the sticky error waits for the next call.
             if (result.message_count > 0) {
                 result.stop = .error_next;
                 return result;
@@ -314,6 +312,83 @@ pub const Parser = struct {
         };
         if (result.stop != .nothing or result.status == .buffer_too_small) return result;
         return self.continueBatch(headers, data, &result);
+    }
+
+    const InPlaceOutcome = union(enum) {
+        /// Every byte is read or buffered, and what is buffered is one incomplete message push:
+        /// no complete frame is left (the general reader must not start on the partial one, or
+        /// the next chunk could not complete it in place).
+        done,
+        /// These bytes (a suffix of `bytes`) are neither read nor buffered: buffer them and let
+        /// the batch go on from the input buffer (a frame the fast path declines, a full batch).
+        rest: []const u8,
+    };
+
+    /// Appends the message pushes in `bytes` to the batch, read from `bytes` itself. A frame
+    /// that straddles from the previous chunk (it is what the input buffer holds) is completed
+    /// with only its missing bytes, found from its header (fast_path.messageExtent), so the rest
+    /// of the chunk is still read in place (buffering whole chunks was ~10% of a 256-byte
+    /// stream). With `in_place_min_bytes`, long payloads are not even copied into `data`.
+    fn readInPlace(self: *Parser, bytes: []const u8, headers: []u32, data: []u8, result: *BatchResult) Error!InPlaceOutcome {
+        const message_count_max = headers.len / abi.batch_header_words;
+        var rest = bytes;
+        while (true) {
+            if (result.message_count == message_count_max) {
+                result.stop = .room;
+                return .{ .rest = rest };
+            }
+            if (self.reader.bufferedBytes() != 0) {
+                const input = self.reader.unscannedInput() orelse return .{ .rest = rest };
+                const wanted: usize = switch (fast_path.messageExtent(input, self.limits, self.option_flags)) {
+                    .declined => return .{ .rest = rest },
+                    .exactly => |length| length,
+                    // Its length is not known yet: take a little more and look again.
+                    .at_least => |length| @max(length, input.len + 64),
+                };
+                if (wanted > input.len) {
+                    if (rest.len == 0) return .done;
+                    const taken = @min(wanted - input.len, rest.len);
+                    try self.feed(rest[0..taken]);
+                    rest = rest[taken..];
+                    continue;
+                }
+                // The buffered frame is complete: read it (and any whole frames after it).
+                const count_before = result.message_count;
+                if (!self.appendFastMessages(headers, data, result)) {
+                    result.stop = .room;
+                    return .{ .rest = rest };
+                }
+                if (result.message_count == count_before) return .{ .rest = rest };
+                continue;
+            }
+            if (rest.len == 0) return .done;
+            var consumed: usize = 0;
+            while (result.message_count < message_count_max) {
+                var view: push.View = undefined;
+                const length = fast_path.readMessage(rest[consumed..], self.limits, self.option_flags, &view);
+                if (length == 0) break;
+                if (!self.appendToBatchFrom(bytes, view, headers, data, result)) {
+                    result.stop = .room;
+                    break;
+                }
+                consumed += length;
+                self.total_messages += 1;
+            }
+            self.reader.stream_offset_consumed += consumed;
+            self.total_bytes_fed += consumed;
+            rest = rest[consumed..];
+            if (result.stop != .nothing) return .{ .rest = rest };
+            if (result.message_count == message_count_max or rest.len == 0) continue;
+            // The front frame is incomplete (buffer it alone: the next chunk completes it) or one
+            // the general path must read.
+            switch (fast_path.messageExtent(rest, self.limits, self.option_flags)) {
+                .declined => return .{ .rest = rest },
+                .exactly => |length| if (length <= rest.len) return .{ .rest = rest },
+                .at_least => {},
+            }
+            try self.feed(rest);
+            return .done;
+        }
     }
 
     fn checkQueueRoom(self: *Parser, length: usize) Error!void {
@@ -396,8 +471,18 @@ pub const Parser = struct {
     /// Writes one message, or returns false when its bytes do not fit (`result` then says
     /// buffer_too_small when it is the batch's first message). The caller consumes the frame.
     inline fn appendToBatch(self: *Parser, view: push.View, headers: []u32, data: []u8, result: *BatchResult) bool {
+        return self.appendToBatchFrom(null, view, headers, data, result);
+    }
+
+    /// appendToBatch for a view of `input` (the caller's bytes, not the input buffer): with
+    /// in_place_min_bytes set, a payload at least that long stays where it is (its offset in
+    /// `input` goes in the header instead of the count, which is 0 for message kinds).
+    inline fn appendToBatchFrom(self: *Parser, input: ?[]const u8, view: push.View, headers: []u32, data: []u8, result: *BatchResult) bool {
         assert(result.data_bytes <= data.len);
-        const needed = view.channel.len + view.pattern.len + view.payload.len;
+        const payload_in_place = input != null and self.in_place_min_bytes != 0 and
+            view.payload.len >= self.in_place_min_bytes;
+        const payload_copied = if (payload_in_place) 0 else view.payload.len;
+        const needed = view.channel.len + view.pattern.len + payload_copied;
         if (needed > data.len - result.data_bytes) {
             if (result.message_count == 0) {
                 result.* = .{ .status = .buffer_too_small, .message_count = 0, .data_bytes = @intCast(needed), .stop = .room };
@@ -405,13 +490,19 @@ pub const Parser = struct {
             return false;
         }
         const header_start = result.message_count * abi.batch_header_words;
-        self.writeBatchMessage(view, headers[header_start..][0..abi.batch_header_words], data, result.data_bytes);
+        const header = headers[header_start..][0..abi.batch_header_words];
+        self.writeBatchMessage(view, header, data, result.data_bytes, payload_in_place);
+        if (payload_in_place) {
+            assert(view.count == 0);
+            header[abi.batch_flags] |= abi.flag_payload_in_input;
+            header[abi.batch_payload_input_offset] = @intCast(@intFromPtr(view.payload.ptr) - @intFromPtr(input.?.ptr));
+        }
         result.data_bytes += @intCast(needed);
         result.message_count += 1;
         return true;
     }
 
-    inline fn writeBatchMessage(self: *Parser, view: push.View, header: *[abi.batch_header_words]u32, data: []u8, offset: u32) void {
+    inline fn writeBatchMessage(self: *Parser, view: push.View, header: *[abi.batch_header_words]u32, data: []u8, offset: u32, payload_in_place: bool) void {
         const channel_id = self.internChannel(view);
         const pattern_id = self.internPattern(view);
         const channel_id_word: u32 = if (channel_id > 0xFFFF) 0 else channel_id;
@@ -425,7 +516,8 @@ pub const Parser = struct {
         header[abi.batch_pattern_length] = @intCast(view.pattern.len);
         header[abi.batch_payload_length] = @intCast(view.payload.len);
         var cursor: usize = offset;
-        for ([_][]const u8{ view.channel, view.pattern, view.payload }) |part| {
+        const payload_copied = if (payload_in_place) view.payload[0..0] else view.payload;
+        for ([_][]const u8{ view.channel, view.pattern, payload_copied }) |part| {
             copyBytes(data[cursor..][0..part.len], part);
             cursor += part.len;
         }

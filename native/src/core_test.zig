@@ -243,7 +243,7 @@ test "batch: name ids above 65535 are sent as 0" {
 
 test "options: reserved fields and unknown flags are refused" {
     const allocator = testing.allocator;
-    try testing.expectError(error.InvalidArgument, core.Parser.create(allocator, .{ .reserved = .{ 0, 1 } }));
+    try testing.expectError(error.InvalidArgument, core.Parser.create(allocator, .{ .reserved = 1 }));
     try testing.expectError(error.InvalidArgument, core.Parser.create(allocator, .{ .flags = 2 }));
     const parser = try core.Parser.create(allocator, .{});
     defer parser.destroy();
@@ -396,4 +396,109 @@ test "the message fast path gives exactly what the general path gives (both APIs
             }
         }
     }
+}
+
+/// Every message of `stream`, hashed one by one (kind, flags, count, ids, channel, pattern,
+/// payload) whatever batch it came in: in-place payloads are read from the chunk they were
+/// fed in, so batches that differ only in where payloads live give the same digest.
+fn messageDigest(options: abi.Options, stream: []const u8, chunk_length: usize, api: Api) !u64 {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, options);
+    defer parser.destroy();
+    var hasher = std.hash.Wyhash.init(0);
+    var headers: [3 * abi.batch_header_words]u32 = undefined;
+    const data = try allocator.alloc(u8, 1 << 20);
+    defer allocator.free(data);
+    var offset: usize = 0;
+    outer: while (offset < stream.len) {
+        const chunk = stream[offset..@min(stream.len, offset + chunk_length)];
+        offset += chunk.len;
+        if (api != .fused) parser.feed(chunk) catch |err| {
+            hasher.update(@errorName(err));
+            break;
+        };
+        var bytes: []const u8 = if (api == .fused) chunk else &.{};
+        while (true) {
+            const result = (if (api == .fused) parser.feedNextBatch(bytes, &headers, data) else parser.nextBatch(&headers, data)) catch |err| {
+                hasher.update(@errorName(err));
+                hasher.update(parser.errorMessage());
+                break :outer;
+            };
+            try testing.expect(result.status != .buffer_too_small);
+            for (0..result.message_count) |index| {
+                const header = headers[index * abi.batch_header_words ..][0..abi.batch_header_words];
+                const in_input = header[abi.batch_flags] & abi.flag_payload_in_input != 0;
+                const start = header[abi.batch_data_offset];
+                const channel_end = start + header[abi.batch_channel_length];
+                const pattern_end = channel_end + header[abi.batch_pattern_length];
+                const payload_length = header[abi.batch_payload_length];
+                if (in_input) try testing.expect(payload_length >= options.in_place_min_bytes);
+                const payload = if (in_input)
+                    chunk[header[abi.batch_payload_input_offset]..][0..payload_length]
+                else
+                    data[pattern_end..][0..payload_length];
+                const count = if (in_input) 0 else header[abi.batch_count];
+                hasher.update(std.mem.asBytes(&[_]u32{ header[abi.batch_kind], header[abi.batch_flags] & ~abi.flag_payload_in_input, count, header[abi.batch_name_ids], header[abi.batch_channel_length], header[abi.batch_pattern_length], payload_length }));
+                hasher.update(data[start..pattern_end]);
+                hasher.update(payload);
+            }
+            bytes = &.{};
+            if (result.status != .ok) break;
+            if (api == .fused and result.stop == .nothing) break;
+        }
+    }
+    const counters = parser.counters();
+    hasher.update(std.mem.asBytes(&[_]u64{ counters.total_messages, counters.buffered_bytes, counters.errors, counters.total_bytes_fed }));
+    return hasher.final();
+}
+
+test "in-place payloads are the bytes a copy would give, and straddling frames lose nothing" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(0x1a_b1ace);
+    const random = prng.random();
+    for (0..1000) |_| {
+        var stream: std.ArrayList(u8) = .empty;
+        defer stream.deinit(allocator);
+        const writer: generator.Writer = .{ .random = random, .out = &stream, .allocator = allocator };
+        const resp3 = random.boolean();
+        for (0..1 + random.uintLessThan(usize, 16)) |_| {
+            if (random.uintLessThan(u8, 5) == 0) try writer.frame(resp3) else try writer.pubsubFrame(resp3);
+        }
+        if (random.uintLessThan(u8, 5) == 0) stream.items[random.uintLessThan(usize, stream.items.len)] = random.int(u8);
+        var options: abi.Options = .{ .flags = if (random.boolean()) abi.option_resp2_push_arrays else 0 };
+        const chunk_length = 1 + random.uintLessThan(usize, 120);
+        for ([_]usize{ chunk_length, stream.items.len }) |split_length| {
+            options.in_place_min_bytes = 0;
+            const expected = try messageDigest(options, stream.items, split_length, .batch);
+            try testing.expectEqual(expected, try messageDigest(options, stream.items, split_length, .fused));
+            options.in_place_min_bytes = 1 + random.uintLessThan(u32, 40);
+            try testing.expectEqual(expected, try messageDigest(options, stream.items, split_length, .fused));
+        }
+    }
+}
+
+test "a frame straddling two chunks is completed with its missing bytes only" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{ .in_place_min_bytes = 4 });
+    defer parser.destroy();
+    var headers: [8 * abi.batch_header_words]u32 = undefined;
+    var data: [256]u8 = undefined;
+    const stream = message_news ++ message_alerts ++ message_news;
+    // Split inside the second frame's payload: the first is read in place, the rest buffered alone.
+    const split = message_news.len + message_alerts.len - 4;
+    var result = try parser.feedNextBatch(stream[0..split], &headers, &data);
+    try testing.expectEqual(@as(u32, 1), result.message_count);
+    try testing.expectEqual(abi.flag_resp3_push | abi.flag_payload_in_input, headers[abi.batch_flags]);
+    try testing.expectEqualStrings("hello", stream[headers[abi.batch_payload_input_offset]..][0..5]);
+    try testing.expectEqual(@as(u64, message_alerts.len - 4), parser.counters().buffered_bytes);
+    // The next chunk completes it with 4 bytes; the third frame is read from the chunk itself.
+    const second_chunk = stream[split..];
+    result = try parser.feedNextBatch(second_chunk, &headers, &data);
+    try testing.expectEqual(@as(u32, 2), result.message_count);
+    try testing.expectEqual(abi.flag_resp3_push, headers[abi.batch_flags]);
+    try testing.expectEqual(abi.flag_resp3_push | abi.flag_payload_in_input, headers[abi.batch_header_words + abi.batch_flags]);
+    const third_payload = headers[abi.batch_header_words + abi.batch_payload_input_offset];
+    try testing.expectEqualStrings("hello", second_chunk[third_payload..][0..5]);
+    try testing.expectEqual(@as(u64, 0), parser.counters().buffered_bytes);
+    try testing.expectEqual(@as(u64, stream.len), parser.counters().total_bytes_fed);
 }

@@ -71,6 +71,66 @@ pub inline fn readMessage(bytes: []const u8, limits: parser.Limits, option_flags
     return payload.end;
 }
 
+/// How long the message push starting at `bytes` is, judged from its first bytes alone: what
+/// pw_feed_next_batch needs to complete a frame that straddles two chunks with only that frame's
+/// missing bytes, so the rest of the new chunk is read in place instead of being buffered.
+pub const Extent = union(enum) {
+    /// Not a frame readMessage reads (or already wrong): the general path must judge it.
+    declined,
+    /// Could be one; the bytes that say how long are missing. At least this many bytes long.
+    at_least: usize,
+    /// A message push of exactly this many bytes, if the bytes still missing are well formed.
+    exactly: usize,
+};
+
+/// `bytes` is an incomplete prefix of the frame (readMessage returned 0 for it or would). Only a
+/// guess that saves copies: whatever it says, the frame is still read and judged by readMessage
+/// or the general path once complete.
+pub fn messageExtent(bytes: []const u8, limits: parser.Limits, option_flags: u32) Extent {
+    if (bytes.len == 0) return .{ .at_least = frame_length_min };
+    // Small limits are for tests of refusals: leave those frames to the general path entirely.
+    if (limits.max_bulk_length < 8 or limits.max_aggregate_length < 4) return .declined;
+    switch (bytes[0]) {
+        '>' => {},
+        '*' => if (option_flags & abi.option_resp2_push_arrays == 0) return .declined,
+        else => return .declined,
+    }
+    // The name: the 16-byte prefix after the type byte (plus '\n' for the 8-byte names).
+    const names = [_]*const [17]u8{ message_prefix ++ "$", smessage_prefix ++ "\n", pmessage_prefix ++ "\n" };
+    const seen = bytes[1..@min(bytes.len, 18)];
+    var name_index: ?usize = null;
+    for (names, 0..) |name, index| {
+        if (std.mem.eql(u8, name[0..seen.len], seen)) name_index = index;
+    }
+    const index = name_index orelse return .declined;
+    if (seen.len < 17) return .{ .at_least = frame_length_min };
+    var position: usize = if (index == 0) 17 else 18;
+    var bulks_left: usize = if (index == 2) 3 else 2;
+    while (true) : (bulks_left -= 1) {
+        // `$<digits>\r\n`: incomplete digits give a lower bound (each bulk left is ≥ 6 bytes).
+        if (position >= bytes.len) return .{ .at_least = position + 6 * bulks_left };
+        if (bytes[position] != '$') return .declined;
+        var digits_end = position + 1;
+        var length: u64 = 0;
+        while (digits_end < bytes.len and digits_end - position - 1 < length_digits_max) : (digits_end += 1) {
+            const digit = bytes[digits_end] -% '0';
+            if (digit > 9) break;
+            length = length * 10 + digit;
+        }
+        // Anything the general path would refuse as soon as it sees it is declined at once, so
+        // both paths report a bad stream at the same byte.
+        if (length > limits.max_bulk_length) return .declined;
+        if (digits_end == bytes.len or (digits_end + 1 == bytes.len and bytes[digits_end] == '\r')) {
+            return .{ .at_least = digits_end + 2 + 2 + 6 * (bulks_left - 1) };
+        }
+        if (digits_end == position + 1 or bytes[digits_end] != '\r' or bytes[digits_end + 1] != '\n') return .declined;
+        const body_end = digits_end + 2 + @as(usize, @intCast(length));
+        if (body_end + 2 <= bytes.len and (bytes[body_end] != '\r' or bytes[body_end + 1] != '\n')) return .declined;
+        if (bulks_left == 1) return .{ .exactly = body_end + 2 };
+        position = body_end + 2;
+    }
+}
+
 const Bulk = struct { body: []const u8, end: usize };
 
 /// A complete `$<length>\r\n<body>\r\n` at `start`, or null (decline): no null, no sign, no

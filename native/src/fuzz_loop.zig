@@ -46,9 +46,12 @@ fn buildStream(allocator: Allocator, random: std.Random, stream: *std.ArrayList(
     }
 }
 
-/// A digest of every message and the final status of one run.
-fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flags: u32, use_batch: bool, fast_path_enabled: bool) !u64 {
-    const parser = try core.Parser.create(allocator, .{ .flags = flags });
+const Api = enum { simple, batch, fused };
+
+/// A digest of every message and the final status of one run. `in_place_min_bytes` applies to
+/// the fused API (pw_feed_next_batch), whose payloads may then stay in the fed chunk.
+fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flags: u32, api: Api, fast_path_enabled: bool, in_place_min_bytes: u32) !u64 {
+    const parser = try core.Parser.create(allocator, .{ .flags = flags, .in_place_min_bytes = in_place_min_bytes });
     defer parser.destroy();
     parser.fast_path_enabled = fast_path_enabled;
     var hasher = std.hash.Wyhash.init(0);
@@ -56,12 +59,18 @@ fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flag
     var final_error: ?errors.Error = null;
     for (0..cuts.len + 1) |index| {
         const end = if (index < cuts.len) cuts[index] else stream.len;
+        if (api == .fused) {
+            final_error = try feedBatchesIntoDigest(allocator, parser, &hasher, stream[start..end]);
+            start = end;
+            if (final_error != null) break;
+            continue;
+        }
         parser.feed(stream[start..end]) catch |err| {
             final_error = err;
         };
         start = end;
         if (final_error != null) break;
-        final_error = try drainIntoDigest(allocator, parser, &hasher, use_batch);
+        final_error = try drainIntoDigest(allocator, parser, &hasher, api == .batch);
         if (final_error != null) break;
     }
     hasher.update(std.mem.asBytes(&@as(i32, if (final_error) |err| @intFromError(err) else 0)));
@@ -109,6 +118,40 @@ fn drainBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *s
     }
 }
 
+/// pw_feed_next_batch with `chunk`, then with no bytes while it says there is more; payloads
+/// left in place are read from `chunk`.
+fn feedBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *std.hash.Wyhash, chunk: []const u8) !?errors.Error {
+    var headers: [4 * abi.batch_header_words]u32 = undefined;
+    var data = try allocator.alloc(u8, 64);
+    defer allocator.free(data);
+    var bytes = chunk;
+    while (true) {
+        const result = parser.feedNextBatch(bytes, &headers, data) catch |err| return @as(?errors.Error, err);
+        bytes = &.{};
+        if (result.status == .buffer_too_small) {
+            data = try allocator.realloc(data, result.data_bytes);
+            continue;
+        }
+        for (0..result.message_count) |index| {
+            const words = headers[index * abi.batch_header_words ..][0..abi.batch_header_words];
+            const data_start = words[abi.batch_data_offset];
+            const names_length = words[abi.batch_channel_length] + words[abi.batch_pattern_length];
+            const payload_length = words[abi.batch_payload_length];
+            if (words[abi.batch_flags] & abi.flag_payload_in_input == 0) {
+                hashMessage(hasher, words[abi.batch_kind], words[abi.batch_flags], words[abi.batch_count], data[data_start..][0 .. names_length + payload_length]);
+                continue;
+            }
+            const joined = try std.mem.concat(allocator, u8, &.{
+                data[data_start..][0..names_length],
+                chunk[words[abi.batch_payload_input_offset]..][0..payload_length],
+            });
+            defer allocator.free(joined);
+            hashMessage(hasher, words[abi.batch_kind], words[abi.batch_flags] & ~abi.flag_payload_in_input, 0, joined);
+        }
+        if (result.stop == .nothing) return null;
+    }
+}
+
 fn bytesOf(pointer: ?[*]const u8, length: u32) []const u8 {
     return if (pointer) |given| given[0..length] else &.{};
 }
@@ -121,8 +164,8 @@ fn hashMessage(hasher: *std.hash.Wyhash, kind: u32, flags: u32, count: u32, data
 /// Whole feed, random cuts, byte-by-byte for short streams, simple and batch API: one digest.
 fn checkSplitsAgree(allocator: Allocator, random: std.Random, stream: []const u8) !void {
     const flags: u32 = if (random.boolean()) abi.option_resp2_push_arrays else 0;
-    const expected = try runDigest(allocator, stream, &.{}, flags, false, true);
-    if (try runDigest(allocator, stream, &.{}, flags, false, false) != expected) return error.SplitMismatch;
+    const expected = try runDigest(allocator, stream, &.{}, flags, .simple, true, 0);
+    if (try runDigest(allocator, stream, &.{}, flags, .simple, false, 0) != expected) return error.SplitMismatch;
     var cuts: std.ArrayList(usize) = .empty;
     defer cuts.deinit(allocator);
     var cut: usize = 0;
@@ -132,8 +175,11 @@ fn checkSplitsAgree(allocator: Allocator, random: std.Random, stream: []const u8
         if (cut >= stream.len) break;
         try cuts.append(allocator, cut);
     }
-    if (try runDigest(allocator, stream, cuts.items, flags, false, true) != expected) return error.SplitMismatch;
-    if (try runDigest(allocator, stream, cuts.items, flags, true, true) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, .simple, true, 0) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, .batch, true, 0) != expected) return error.SplitMismatch;
+    const in_place_min_bytes = random.uintAtMost(u32, 64);
+    if (try runDigest(allocator, stream, cuts.items, flags, .fused, true, in_place_min_bytes) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, .fused, false, in_place_min_bytes) != expected) return error.SplitMismatch;
 }
 
 fn randomOptions(random: std.Random) abi.Options {
@@ -145,6 +191,7 @@ fn randomOptions(random: std.Random) abi.Options {
         .max_queued_bytes = if (random.uintLessThan(u8, 4) == 0) random.uintAtMost(u32, 2048) else 0,
         .max_interned_names = if (random.boolean()) random.uintAtMost(u32, 3) else abi.no_interning,
         .flags = if (random.boolean()) abi.option_resp2_push_arrays else 0,
+        .in_place_min_bytes = random.uintAtMost(u32, 32),
     };
 }
 
@@ -157,7 +204,14 @@ fn exerciseApis(allocator: Allocator, random: std.Random, stream: []const u8) !v
     var offset: usize = 0;
     while (offset < stream.len) {
         const end = @min(stream.len, offset + 1 + random.uintLessThan(usize, 200));
-        parser.feed(stream[offset..end]) catch {};
+        if (random.boolean()) {
+            parser.feed(stream[offset..end]) catch {};
+        } else {
+            var headers: [8 * abi.batch_header_words]u32 = undefined;
+            var data: [512]u8 = undefined;
+            const header_words = abi.batch_header_words * (1 + random.uintLessThan(usize, 8));
+            _ = parser.feedNextBatch(stream[offset..end], headers[0..header_words], data[0..random.uintAtMost(usize, data.len)]) catch {};
+        }
         offset = end;
         try randomCalls(allocator, random, parser, &held);
     }

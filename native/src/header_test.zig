@@ -60,6 +60,7 @@ test "kinds and flags match" {
     try expectSame(c.PW_KIND_COUNT, @typeInfo(abi.Kind).@"enum".fields.len + 1);
     try expectSame(c.PW_FLAG_NULL_CHANNEL, abi.flag_null_channel);
     try expectSame(c.PW_FLAG_RESP3_PUSH, abi.flag_resp3_push);
+    try expectSame(c.PW_FLAG_PAYLOAD_IN_INPUT, abi.flag_payload_in_input);
     try expectSame(c.PW_OPTION_RESP2_PUSH_ARRAYS, abi.option_resp2_push_arrays);
 }
 
@@ -80,6 +81,7 @@ test "defaults, limits and batch words match" {
     try expectSame(c.PW_BATCH_CHANNEL_LENGTH, abi.batch_channel_length);
     try expectSame(c.PW_BATCH_PATTERN_LENGTH, abi.batch_pattern_length);
     try expectSame(c.PW_BATCH_PAYLOAD_LENGTH, abi.batch_payload_length);
+    try expectSame(c.PW_BATCH_PAYLOAD_INPUT_OFFSET, abi.batch_payload_input_offset);
 }
 
 /// Same size, and every field of the C struct at the same offset with the same size in Zig.

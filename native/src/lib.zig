@@ -33,7 +33,8 @@ comptime {
     std.debug.assert(@sizeOf(Options) == 32);
     std.debug.assert(@offsetOf(Options, "max_interned_names") == 16);
     std.debug.assert(@offsetOf(Options, "flags") == 20);
-    std.debug.assert(@offsetOf(Options, "reserved") == 24);
+    std.debug.assert(@offsetOf(Options, "in_place_min_bytes") == 24);
+    std.debug.assert(@offsetOf(Options, "reserved") == 28);
     std.debug.assert(@sizeOf(Counters) == 48);
     std.debug.assert(@offsetOf(Counters, "buffered_bytes") == 40);
     std.debug.assert(@offsetOf(Message, "payload_length") == 28);

@@ -37,7 +37,7 @@ test "version, NULL handling and bad options" {
     try testing.expectEqual(abi.status_error_invalid_argument, pw_stats(null, &counters));
     try testing.expectEqual(@as(u32, 0), pw_error_message(null, null, 0));
     try testing.expectEqual(@as(u32, 0), pw_interned_name(null, 1, null, 0));
-    const reserved: abi.Options = .{ .reserved = .{ 1, 0 } };
+    const reserved: abi.Options = .{ .reserved = 1 };
     try testing.expect(pw_parser_new(&reserved) == null);
     const unknown_flag: abi.Options = .{ .flags = 0x80 };
     try testing.expect(pw_parser_new(&unknown_flag) == null);

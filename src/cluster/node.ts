@@ -53,7 +53,7 @@ function watchingParserFactory(listener: ServerUnsubscribeListener): ParserFacto
 }
 
 function nativeParserFactory(): ParserFactory {
-  return (options) => new NativeParser({ limits: options.limits, libraryPath: options.libraryPath });
+  return (options) => new NativeParser(options);
 }
 
 /** Client's command() if it offers one (it did as @internal, then went private). */

@@ -77,6 +77,12 @@ export interface BatchStrategy {
   readonly ownBufferMinBytes: number;
   /** copy only: payloads up to this length are copied with a JS loop into a new array, longer ones with slice(). */
   readonly loopCopyMaxBytes: number;
+  /**
+   * pw_options.in_place_min_bytes for parsers whose input is retained (NativeParserOptions
+   * retainedInput): payloads at least this long become views of the received chunk itself, no copy
+   * at all. 0 = never.
+   */
+  readonly inPlaceMinBytes: number;
 }
 
 /** What each adapter module exports. Throws (with the runtime's reason) when the file cannot be opened. */

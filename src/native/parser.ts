@@ -43,6 +43,12 @@ export interface NativeParserOptions {
   limits?: ParserLimits;
   resp2PushArrays?: boolean;
   libraryPath?: string;
+  /**
+   * Lets receive(bytes, sink, true) hand out Frames whose data is a view of `bytes` (long payloads,
+   * on runtimes where that is measured to be cheaper). Only a caller that never writes to a received
+   * chunk again may say `retained` for it; a Frame held then keeps its whole chunk alive.
+   */
+  retainedInput?: boolean;
 }
 
 const MAX_BATCH_MESSAGES = 1024;
@@ -121,6 +127,11 @@ export class NativeParser implements Disposable {
   /** The data slab; with the views strategy, bytes before #cursor belong to Frames already built. */
   #data: Uint8Array;
   #cursor = 0;
+  /** The bytes given to receive() while their first batch is delivered (PW_FLAG_PAYLOAD_IN_INPUT). */
+  #input: Uint8Array = PLACEHOLDER;
+  /** receive() said `retained`: in-place payloads may stay views of #input (else they are copied). */
+  #inputRetained = false;
+  #inputKept = false;
   /** Decoded names by interned id (ids are stable for the parser's life, across reset()). */
   readonly #names: Name[] = [];
   /** Frames decoded but not delivered because a sink threw; delivered first by the next drain(). */
@@ -143,6 +154,7 @@ export class NativeParser implements Disposable {
     this.#data = new Uint8Array(this.#slabBytes);
     this.#flags = options.resp2PushArrays ? abi.PW_OPTION_RESP2_PUSH_ARRAYS : 0;
     const optionWords = optionsToWords(options.limits ?? {}, this.#flags);
+    optionWords[abi.OPTION_IN_PLACE_MIN_BYTES] = options.retainedInput ? strategy.inPlaceMinBytes : 0;
     const handle = this.#library.parserNew(new Uint8Array(optionWords.buffer));
     if (handle === null) {
       throw new NativeLibraryError("pw_parser_new returned NULL: the options were rejected or memory ran out");
@@ -179,18 +191,26 @@ export class NativeParser implements Disposable {
    * left, so the usual chunk costs one FFI call instead of three (feed, batch, the final
    * PW_PENDING batch). Measured per call: pending pw_next_batch 16–28 ns Bun / 43–48 ns Deno,
    * pw_feed 6 / 18 ns; at a real server's rate a chunk holds a few messages, so these dominated.
+   * `retained` (with the retainedInput option): the caller never writes to `bytes` again, so long
+   * payloads may be views of it instead of copies.
    */
-  receive(bytes: Uint8Array, sink: (frame: Frame) => void): number {
+  receive(bytes: Uint8Array, sink: (frame: Frame) => void, retained = false): number {
     this.#assertOpen();
+    this.#inputKept = false;
     // Frames a throwing sink left behind go first, and the bytes must be taken even if one throws.
     if (this.#undelivered.length > 0 || bytes.length === 0) {
       this.feed(bytes);
       return this.drain(sink);
     }
-    return this.#drain(bytes, bytes.length, sink);
+    return this.#drain(bytes, bytes.length, sink, retained);
   }
 
-  #drain(bytes: Uint8Array, length: number, sink: (frame: Frame) => void): number {
+  /** The last receive(bytes, sink, true) made Frames that are views of `bytes`: never write to it again. */
+  get inputKept(): boolean {
+    return this.#inputKept;
+  }
+
+  #drain(bytes: Uint8Array, length: number, sink: (frame: Frame) => void, retained = false): number {
     this.#assertOpen();
     if (this.#draining) throw new InvalidArgumentError("NativeParser.drain() was called from its own sink: frames would reorder");
     this.#draining = true;
@@ -222,6 +242,9 @@ export class NativeParser implements Disposable {
           slab.length - cursor,
           this.#outBytes,
         );
+        // Payloads left in `bytes` belong to this call's frames only (later calls read the buffer).
+        this.#input = input;
+        this.#inputRetained = retained;
         input = PLACEHOLDER;
         inputLength = 0;
         if (status === abi.PW_OK) {
@@ -252,6 +275,7 @@ export class NativeParser implements Disposable {
       }
     } finally {
       this.#draining = false;
+      this.#input = PLACEHOLDER;
     }
     return delivered;
   }
@@ -388,7 +412,18 @@ export class NativeParser implements Disposable {
     const payloadStart = patternStart + patternLength;
     const channel = channelLength === 0 ? NO_NAME : this.#name(nameIds & 0xFFFF, source, channelStart, channelLength, view);
     let data: Uint8Array;
-    if (view) {
+    let count = words[base + abi.PW_BATCH_COUNT];
+    if ((words[base + abi.PW_BATCH_FLAGS] & abi.PW_FLAG_PAYLOAD_IN_INPUT) !== 0) {
+      // The payload is still in the received chunk (its count word holds the offset; count is 0).
+      const input = this.#input;
+      if (this.#inputRetained) {
+        data = new Uint8Array(input.buffer, input.byteOffset + count, payloadLength);
+        this.#inputKept = true;
+      } else {
+        data = input.slice(count, count + payloadLength);
+      }
+      count = 0;
+    } else if (view) {
       data = new Uint8Array(source.buffer, source.byteOffset + payloadStart, payloadLength);
     } else if (payloadLength <= this.#loopCopyMaxBytes) {
       data = new Uint8Array(payloadLength);
@@ -399,10 +434,10 @@ export class NativeParser implements Disposable {
     let kind = KINDS[kindValue];
     if (kind === undefined) kind = kindName(kindValue);
     if (kindValue !== abi.PW_KIND_PMESSAGE) {
-      return new Frame(kind, channel.text, channel.bytes, undefined, undefined, data, words[base + abi.PW_BATCH_COUNT]);
+      return new Frame(kind, channel.text, channel.bytes, undefined, undefined, data, count);
     }
     const pattern = patternLength === 0 ? NO_NAME : this.#name(nameIds >>> 16, source, patternStart, patternLength, view);
-    return new Frame(kind, channel.text, channel.bytes, pattern.text, pattern.bytes, data, words[base + abi.PW_BATCH_COUNT]);
+    return new Frame(kind, channel.text, channel.bytes, pattern.text, pattern.bytes, data, count);
   }
 
   /** The name at source[start, start+length): cached by interned id (an own copy), decoded each time for id 0. */

@@ -162,6 +162,8 @@ export const KIND_NAMES = [
 // Message flags.
 export const PW_FLAG_NULL_CHANNEL = 1;
 export const PW_FLAG_RESP3_PUSH = 2;
+/** Batch only: the payload stayed in pw_feed_next_batch's `bytes` (at PW_BATCH_PAYLOAD_INPUT_OFFSET). */
+export const PW_FLAG_PAYLOAD_IN_INPUT = 4;
 
 // Option defaults (a zero field in pw_options means the default).
 export const PW_DEFAULT_MAX_BULK_LENGTH = 536870912;
@@ -182,6 +184,7 @@ export const OPTION_MAX_AGGREGATE_LENGTH = 2;
 export const OPTION_MAX_QUEUED_BYTES = 3;
 export const OPTION_MAX_INTERNED_NAMES = 4;
 export const OPTION_FLAGS = 5;
+export const OPTION_IN_PLACE_MIN_BYTES = 6;
 
 /** pw_message layout on 64-bit targets: 8 × uint32_t, then 3 pointers (channel, pattern, payload). */
 export const MESSAGE_HEADER_WORDS = 8;
@@ -210,6 +213,8 @@ export const PW_BATCH_DATA_OFFSET = 4;
 export const PW_BATCH_CHANNEL_LENGTH = 5;
 export const PW_BATCH_PATTERN_LENGTH = 6;
 export const PW_BATCH_PAYLOAD_LENGTH = 7;
+/** With PW_FLAG_PAYLOAD_IN_INPUT: the payload's offset in the fed bytes (the word of PW_BATCH_COUNT). */
+export const PW_BATCH_PAYLOAD_INPUT_OFFSET = 2;
 
 /** pw_counters: 6 × uint64_t = 48 bytes, in this order. */
 export const COUNTERS_WORDS = 6;

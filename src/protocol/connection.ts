@@ -17,13 +17,18 @@ export interface FrameParser {
   feed(bytes: Uint8Array): void;
   drain(sink: (frame: Frame) => void): number;
   /** feed(bytes) then drain(sink) in one step, when the parser has a cheaper way to do both. */
-  receive?(bytes: Uint8Array, sink: (frame: Frame) => void): number;
+  receive?(bytes: Uint8Array, sink: (frame: Frame) => void, retained?: boolean): number;
+  /** The last receive(…, true) handed out views of its bytes (they must never be written again). */
+  readonly inputKept?: boolean;
   setResp2PushArrays(enabled: boolean): void;
   stats(): NativeStats;
   close(): void;
 }
 
-export type ParserFactory = (options: { limits?: ParserLimits; libraryPath?: string }) => FrameParser;
+/** `retainedInput`: the connection may pass chunks it never writes again (see NativeParserOptions). */
+export type ParserFactory = (
+  options: { limits?: ParserLimits; libraryPath?: string; retainedInput?: boolean },
+) => FrameParser;
 
 /**
  * What a queued command waits for: a reply, `count` subscribe-family pushes of one kind, or (a PING)
@@ -84,7 +89,7 @@ export class Connection {
     createParser: ParserFactory,
     events: ConnectionEvents,
   ): Promise<Connection> {
-    const parser = createParser({ limits: settings.parserLimits, libraryPath: settings.libraryPath });
+    const parser = createParser({ limits: settings.parserLimits, libraryPath: settings.libraryPath, retainedInput: true });
     const connection = new Connection(parser, events);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
@@ -203,12 +208,13 @@ export class Connection {
     return this.#pending.length - this.#pendingHead;
   }
 
-  #receive(chunk: Uint8Array): void {
-    if (this.#closed) return;
+  /** TransportHandlers.onData: true when Frames keep views of `chunk` (the transport must not reuse it). */
+  #receive(chunk: Uint8Array): boolean {
+    if (this.#closed) return false;
     this.#bytesReceived += chunk.length;
     try {
       if (this.#fused) {
-        this.#parser.receive!(chunk, this.#onFrame);
+        this.#parser.receive!(chunk, this.#onFrame, true);
       } else {
         this.#parser.feed(chunk);
         this.#parser.drain(this.#onFrame);
@@ -217,6 +223,8 @@ export class Connection {
       // A ProtocolError is sticky: this connection cannot be trusted any more.
       this.#fail(error instanceof PushwireError ? error : new ConnectionError(String(error), { cause: error }));
     }
+    // Read even after a throw: frames built before it may hold views of the chunk.
+    return this.#parser.inputKept === true;
   }
 
   #route(frame: Frame): void {

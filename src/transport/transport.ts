@@ -4,8 +4,12 @@
 import type { Endpoint, TlsOptions } from "../options.ts";
 
 export interface TransportHandlers {
-  /** One received chunk. Called in order; the bytes may be reused after the call returns. */
-  onData(chunk: Uint8Array): void;
+  /**
+   * One received chunk, in order. Return true when something keeps a view of `chunk` after the call
+   * (NativeParser's in-place payloads): the transport then never writes to that memory again.
+   * Otherwise the transport may read the next bytes into the same memory.
+   */
+  onData(chunk: Uint8Array): boolean | void;
   /** The socket closed (by the peer, an error, or close()). Called exactly once. */
   onClose(error: Error | undefined): void;
 }
