@@ -1,8 +1,10 @@
 // Core benchmark: RESP bytes → message objects, no sockets. Runs on Bun and on Deno (mitata).
 // Method: per payload size, one pre-encoded stream of RESP3 message pushes (~256 KiB, at least 4
 // messages) is fed in 64 KiB pieces — the size of a large socket read, so frames straddle pieces as
-// they do on a socket — and drained after every piece. Three readers build the same Frame objects:
-//   native batch  : NativeParser.feed + drain()               (pw_feed + pw_next_batch, the hot path)
+// they do on a socket — and drained after every piece. Four readers build the same Frame objects:
+//   native receive: NativeParser.receive(piece, sink, true)   (pw_feed_next_batch: what a connection
+//                   does; on Bun payloads ≥ 384 B are views of the piece, the pieces are never written)
+//   native batch  : NativeParser.feed + drain()               (pw_feed + pw_next_batch)
 //   native simple : NativeParser.feed + nextMessageSimple()    (pw_next_message → copy → pw_free_message)
 //   baseline TS   : bench/baseline/resp_parser.ts              (the pure-TypeScript reader to beat)
 //   FFI only      : pw_feed + pw_next_batch called directly, headers summed, no Frame built — a profile
@@ -66,6 +68,15 @@ function nativeBatch(): Reader {
   return drainingReader(new NativeParser());
 }
 
+function nativeReceive(): Reader {
+  const parser = new NativeParser({ retainedInput: true });
+  return (pieces) => {
+    let frames = 0;
+    for (const piece of pieces) frames += parser.receive(piece, sink, true);
+    return frames;
+  };
+}
+
 function nativeSimple(): Reader {
   const parser = new NativeParser();
   return (pieces) => {
@@ -116,6 +127,7 @@ function ffiOnly(): Reader {
 }
 
 const READERS: Record<string, () => Reader> = {
+  "native receive": nativeReceive,
   "native batch": nativeBatch,
   "native simple": nativeSimple,
   "baseline TS": baseline,

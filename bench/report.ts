@@ -127,7 +127,7 @@ const TARGETS: Target[] = [
   { library: "pushwire", payloadBytes: 4096, runtime: "deno", ratio: 1.5, against: "node-redis" },
 ];
 
-/** One line per target of the issue, from the replay (client-bound) runs. */
+/** One line per target of the issue: msgs/s from the replay (client-bound) runs, CPU from redis-server runs. */
 export function targetLines(results: ClientResult[]): string {
   const lines = ["| target | measured | status |", "| --- | ---: | --- |"];
   for (const target of TARGETS) {
@@ -146,6 +146,20 @@ export function targetLines(results: ClientResult[]): string {
       ? "met"
       : `MISSED by ${fmt((1 - ratio / target.ratio) * 100, 0)}% (needs ${Math.round(reference.messagesPerSecond! * target.ratio).toLocaleString("en-US")} msgs/s)`;
     lines.push(`| ${label} | ${fmt(ratio, 2)}× ${reference.library} | ${status} |`);
+  }
+  // Real redis-server: CPU per message of the callback form against the lowest peer's (the issue's
+  // "≤ half the lowest peer's"), every measured size.
+  for (const runtime of ["bun", "deno"]) {
+    for (const size of [16, 256, 4096, 65536]) {
+      const group = results.filter((result) => result.mode === "redis" && result.runtime === runtime && result.payloadBytes === size);
+      const ours = group.find((result) => result.library === "pushwire");
+      const peers = group.filter((result) => PEERS.has(result.library));
+      if (!ours || peers.length === 0) continue;
+      const lowest = peers.reduce((best, peer) => (peer.cpuUsPerMessage! < best.cpuUsPerMessage! ? peer : best));
+      const ratio = ours.cpuUsPerMessage! / lowest.cpuUsPerMessage!;
+      const status = ratio <= 0.5 ? "met" : `MISSED (${fmt(ours.cpuUsPerMessage, 3)} vs ${fmt(lowest.cpuUsPerMessage, 3)} µs)`;
+      lines.push(`| ${runtime} ${size} B pushwire CPU/msg on redis-server ≤ 0.5× lowest peer | ${fmt(ratio, 2)}× ${lowest.library} | ${status} |`);
+    }
   }
   return lines.join("\n");
 }

@@ -69,7 +69,7 @@ if (clientText) {
   out.push("## client-bound: replay server (msgs/s, higher is better)", "", throughputTable(client.results, "replay"), "");
   out.push("## real redis-server, pipelined C publisher", "", throughputTable(client.results, "redis"), "");
   out.push("## latency publish → deliver (redis-server, 16 B)", "", latencyTable(client.results), "");
-  out.push("## targets (replay server runs)", "", targetLines(client.results), "");
+  out.push("## targets (msgs/s: replay server runs; CPU: redis-server runs)", "", targetLines(client.results), "");
   if (client.failures.length) out.push("## FAILED runs", "", ...client.failures.map((failure) => `- ${failure}`), "");
 }
 

@@ -304,6 +304,7 @@ export class Client implements AsyncDisposable {
     if (frame.kind === "message" || frame.kind === "pmessage" || frame.kind === "smessage") {
       this.#counters.received++;
       this.#router.route(frame);
+      return;
     }
     const unsubscribed = serverUnsubscribeTypes[frame.kind];
     if (unsubscribed !== undefined) {

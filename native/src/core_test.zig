@@ -361,20 +361,27 @@ fn digestOfRun(options: abi.Options, stream: []const u8, chunk_length: usize, fa
     return hasher.final();
 }
 
+/// Up to `frames_max` frames, mostly pub/sub pushes (one in `one_in` any other frame), and in one
+/// stream of `one_in` a corrupted byte, so declines and errors are compared too.
+fn randomPubsubStream(allocator: std.mem.Allocator, random: std.Random, frames_max: usize, one_in: u8) !std.ArrayList(u8) {
+    var stream: std.ArrayList(u8) = .empty;
+    errdefer stream.deinit(allocator);
+    const writer: generator.Writer = .{ .random = random, .out = &stream, .allocator = allocator };
+    const resp3 = random.boolean();
+    for (0..1 + random.uintLessThan(usize, frames_max)) |_| {
+        if (random.uintLessThan(u8, one_in) == 0) try writer.frame(resp3) else try writer.pubsubFrame(resp3);
+    }
+    if (random.uintLessThan(u8, one_in) == 0) stream.items[random.uintLessThan(usize, stream.items.len)] = random.int(u8);
+    return stream;
+}
+
 test "the message fast path gives exactly what the general path gives (both APIs, any split, any limits)" {
     const allocator = testing.allocator;
     var prng = std.Random.DefaultPrng.init(0x5eed_fa57);
     const random = prng.random();
     for (0..1000) |_| {
-        var stream: std.ArrayList(u8) = .empty;
+        var stream = try randomPubsubStream(allocator, random, 12, 4);
         defer stream.deinit(allocator);
-        const writer: generator.Writer = .{ .random = random, .out = &stream, .allocator = allocator };
-        const resp3 = random.boolean();
-        for (0..1 + random.uintLessThan(usize, 12)) |_| {
-            if (random.uintLessThan(u8, 4) == 0) try writer.frame(resp3) else try writer.pubsubFrame(resp3);
-        }
-        // Sometimes a corrupted byte, so declines and errors are compared too.
-        if (random.uintLessThan(u8, 4) == 0) stream.items[random.uintLessThan(usize, stream.items.len)] = random.int(u8);
         const small = random.boolean();
         const options: abi.Options = .{
             .flags = if (random.boolean()) abi.option_resp2_push_arrays else 0,
@@ -457,14 +464,8 @@ test "in-place payloads are the bytes a copy would give, and straddling frames l
     var prng = std.Random.DefaultPrng.init(0x1a_b1ace);
     const random = prng.random();
     for (0..1000) |_| {
-        var stream: std.ArrayList(u8) = .empty;
+        var stream = try randomPubsubStream(allocator, random, 16, 5);
         defer stream.deinit(allocator);
-        const writer: generator.Writer = .{ .random = random, .out = &stream, .allocator = allocator };
-        const resp3 = random.boolean();
-        for (0..1 + random.uintLessThan(usize, 16)) |_| {
-            if (random.uintLessThan(u8, 5) == 0) try writer.frame(resp3) else try writer.pubsubFrame(resp3);
-        }
-        if (random.uintLessThan(u8, 5) == 0) stream.items[random.uintLessThan(usize, stream.items.len)] = random.int(u8);
         var options: abi.Options = .{ .flags = if (random.boolean()) abi.option_resp2_push_arrays else 0 };
         const chunk_length = 1 + random.uintLessThan(usize, 120);
         for ([_]usize{ chunk_length, stream.items.len }) |split_length| {

@@ -649,13 +649,15 @@ export class ClusterClient implements AsyncDisposable {
   // ---- retries, timers, close ---------------------------------------------------------------------
 
   /**
-   * Runs `attempt` until it succeeds, at most `attempts` times. MOVED retries at once (the slot table is
-   * patched and a refresh starts); lost nodes, topology holes and cluster-state errors retry after an
-   * exponential backoff with full jitter and a fresh topology; anything else is thrown as it is.
+   * Runs `attempt` until it succeeds, at most `attempts` times. The first MOVED retries at once (the
+   * slot table is patched and a refresh starts); further MOVEDs, lost nodes, topology holes and
+   * cluster-state errors retry after an exponential backoff with full jitter and a fresh topology;
+   * anything else is thrown as it is.
    */
   async #withRetries<T>(label: string, attempts: number, attempt: () => Promise<T>, afterLoss = false): Promise<T> {
     let lastError: unknown;
     let sleeps = 0;
+    let redirected = false;
     for (let tries = 0; tries < attempts; tries++) {
       this.#assertOpen();
       if (afterLoss && tries === 0) {
@@ -673,8 +675,15 @@ export class ClusterClient implements AsyncDisposable {
         if (redirection !== undefined) {
           this.#redirections++;
           this.#topology?.redirect(redirection.slot, formatAddress(redirection.host, redirection.port));
-          this.#track(this.refreshTopology().catch(() => {}));
-          continue;
+          // Only the first MOVED is followed at once. Another one means the nodes disagree (two
+          // primaries answering MOVED to each other, e.g. a slot set by hand with SETSLOT NODE, until
+          // someone fixes it): followed at once, that ping-pong spent every attempt (the whole
+          // reconnect policy of a moving subscription) within ~40 ms. It waits like TRYAGAIN below.
+          if (!redirected) {
+            redirected = true;
+            this.#track(this.refreshTopology().catch(() => {}));
+            continue;
+          }
         }
         if (!isRetryable(error)) throw error;
         await this.#sleep(this.#backoffMs(sleeps++));

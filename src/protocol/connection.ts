@@ -228,6 +228,12 @@ export class Connection {
   }
 
   #route(frame: Frame): void {
+    const kind = frame.kind;
+    // Published messages are most frames, and no command ever waits for one.
+    if (kind === "message" || kind === "smessage" || kind === "pmessage") {
+      this.#events.onPush(frame);
+      return;
+    }
     const head = this.#pendingHead < this.#pending.length ? this.#pending[this.#pendingHead] : undefined;
     if (frame.kind === "reply" || (frame.kind === "pong" && head?.expect === "ping")) {
       if (head?.expect !== "reply" && head?.expect !== "ping") {

@@ -1,9 +1,11 @@
 // Method: a real 3-primary Redis Cluster (tests/helpers/redis_cluster.ts, started once for this file)
 // and the real ClusterClient over real node Clients; publishing and inspection also go through the
 // independent raw client where the point is to not trust pushwire. The slot move is a real
-// CLUSTER SETSLOT <slot> NODE <id> on every primary (the slot holds no keys), not a simulation.
-import { assert, runtime, test, waitFor } from "../shim.ts";
+// CLUSTER SETSLOT IMPORTING/MIGRATING, then SETSLOT <slot> NODE <id> on every primary (the slot holds
+// no keys), not a simulation.
+import { assert, runtime, sleep, test, waitFor } from "../shim.ts";
 import { RedisCluster } from "../helpers/redis_cluster.ts";
+import { asText } from "../helpers/raw_resp.ts";
 import { connectCluster, type ClusterClient } from "../../src/cluster/cluster_client.ts";
 import { keySlot, nativeMemory } from "../../src/native/parser.ts";
 import type { LifecycleEvent } from "../../src/subscription.ts";
@@ -107,6 +109,10 @@ test(`cluster: a slot moved to another primary: delivery resumes there within 3 
     const reading = (async () => {
       for await (const message of subscription) got.push(`${message.channel}:${message.text()}`);
     })();
+    // Observed from the start: a subscription that ends with an error must fail this test with that
+    // error, not (awaited only at the end) the whole file as an unhandled rejection.
+    let readError: unknown;
+    reading.catch((error) => readError = error);
     assert.equal(await client.spublish(channel, "before"), 1);
     await waitFor(() => got.includes(`${channel}:before`), "the message before the move");
 
@@ -116,6 +122,7 @@ test(`cluster: a slot moved to another primary: delivery resumes there within 3 
     await cluster.moveSlot(slot, target.id);
     // Publish straight to the new owner with the raw client until the subscription hears it.
     await waitFor(async () => {
+      if (readError !== undefined) throw readError;
       await cluster.command(target.port, "SPUBLISH", channel, "after");
       return got.includes(`${channel}:after`);
     }, "delivery from the new owner", 3_000, 50);
@@ -146,6 +153,56 @@ test(`cluster: spublish to a stale owner follows MOVED (${runtime})`, () =>
     } finally {
       await subscriber.close();
     }
+  }));
+
+test(`cluster: two primaries redirecting to each other (MOVED ping-pong) are waited out, not retried to exhaustion (${runtime})`, () =>
+  withClient(async (client) => {
+    // A real split, made on purpose: SETSLOT NODE on the target alone (no IMPORTING, so no epoch bump)
+    // is undone by the next heartbeat of an owner with a higher config epoch; SETSLOT NODE on the owner
+    // then leaves each of the two answering MOVED to the other until the slot is assigned again.
+    const primaries = (await cluster.nodes()).filter((node) => node.role === "primary");
+    const epochs = new Map<string, number>();
+    for (const node of primaries) {
+      const info = String(asText(await cluster.command(node.port, "CLUSTER", "INFO")));
+      epochs.set(node.id, Number(/cluster_my_epoch:(\d+)/.exec(info)![1]));
+    }
+    const [owner, target] = primaries.sort((left, right) => epochs.get(right.id)! - epochs.get(left.id)!);
+    let channel = "";
+    for (let index = 0; !owner.slots.some(([start, end]) => keySlot(channel) >= start && keySlot(channel) <= end); index++) {
+      channel = `ping-pong-${index}`;
+    }
+    const slot = keySlot(channel);
+    const subscription = await client.ssubscribe(channel);
+    const events: LifecycleEvent[] = [];
+    subscription.onEvent((event) => events.push(event));
+    const got: string[] = [];
+    const reading = (async () => {
+      for await (const message of subscription) got.push(message.text());
+    })();
+    let readError: unknown;
+    reading.catch((error) => readError = error);
+
+    await cluster.command(target.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id);
+    await waitFor(async () => (await cluster.ownerOf(slot, target.port)).id === owner.id, "the target to give the slot back", 5_000, 20);
+    await cluster.command(owner.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id);
+    await waitFor(() => events.length > 0, "the owner to end the subscription");
+    await sleep(300); // followed at once, 30 attempts of MOVED ping-pong took ~40 ms
+    assert.equal(readError, undefined);
+    assert.equal(subscription.closed, false);
+    assert.ok(client.stats().redirections >= 2);
+
+    // The repair: every primary assigns the slot to the target; the waiting subscription resumes there.
+    for (const node of [target, ...primaries.filter((node) => node.id !== target.id)]) {
+      await cluster.command(node.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id);
+    }
+    await waitFor(async () => {
+      if (readError !== undefined) throw readError;
+      await cluster.command(target.port, "SPUBLISH", channel, "back");
+      return got.includes("back");
+    }, "delivery after the repair", 5_000, 50);
+    assert.deepEqual(events.map((event) => event.type), ["disconnected", "reconnected"]);
+    await subscription.unsubscribe();
+    await reading;
   }));
 
 // Sanitizers off with a reason: the cluster is started once at module level (DESIGN: one cluster per

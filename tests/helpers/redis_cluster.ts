@@ -122,15 +122,26 @@ export class RedisCluster {
   }
 
   /**
-   * Moves an empty slot to the primary `targetId`: CLUSTER SETSLOT <slot> NODE <id> on every live
-   * primary (target first, as the migration recipe does), then waits until all nodes agree.
+   * Moves an empty slot to the primary `targetId` with the migration recipe: SETSLOT IMPORTING on the
+   * target and MIGRATING on the owner, then CLUSTER SETSLOT <slot> NODE <id> on every live primary
+   * (target first), then waits until all nodes agree.
+   * IMPORTING first is not ceremony: only then does SETSLOT NODE on the target bump its config epoch.
+   * Without it, a target with a lower epoch than the owner gives the slot back when the owner's
+   * heartbeat (still claiming it) arrives before the owner's own SETSLOT, and the two then point at
+   * each other (MOVED ping-pong) for good; seen on a busy machine.
    */
   async moveSlot(slot: number, targetId: string): Promise<void> {
     const nodes = await this.nodes();
     const target = nodes.find((node) => node.id === targetId);
     if (!target) throw new Error(`no node ${targetId}`);
+    const owner = await this.ownerOf(slot);
+    if (owner.id === targetId) return;
     const primaries = nodes.filter((node) => node.role === "primary");
     const ordered = [target, ...primaries.filter((node) => node.id !== targetId)];
+    for (const [node, args] of [[target, ["IMPORTING", owner.id]], [owner, ["MIGRATING", targetId]]] as const) {
+      const reply = await this.command(node.port, "CLUSTER", "SETSLOT", slot, ...args);
+      if (reply instanceof RawError) throw new Error(`SETSLOT ${args[0]} on ${node.port}: ${reply.message}`);
+    }
     for (const node of ordered) {
       const reply = await this.command(node.port, "CLUSTER", "SETSLOT", slot, "NODE", targetId);
       if (reply instanceof RawError) throw new Error(`SETSLOT on ${node.port}: ${reply.message}`);
