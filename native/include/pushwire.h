@@ -202,15 +202,20 @@ pw_status pw_next_batch(pw_parser *parser, uint32_t *headers, uint32_t max_messa
                         uint8_t *data, uint32_t data_capacity, uint32_t *out);
 
 /* pw_feed then pw_next_batch in one call (one FFI crossing per socket chunk instead of three), with
- * the same arguments, statuses and guarantees as those two, plus why the batch ended:
+ * the same arguments, statuses and guarantees as those two, plus why the batch ended and how much
+ * of `bytes` it took (`out` has 4 words):
  * out[0] = messages written, out[1] = data bytes used (or needed, with PW_BUFFER_TOO_SMALL),
  * out[2] = PW_STOP_NOTHING (no complete frame is left: wait for more bytes), PW_STOP_ROOM (the batch
- * is full or the next message did not fit: call pw_next_batch or this again, with length 0) or
- * PW_STOP_ERROR (the next call returns the sticky error found after these messages).
- * All `length` bytes are always accepted (or none, with PW_ERR_QUEUE_FULL as pw_feed); message
- * pushes that are complete in `bytes` are read from `bytes` directly, without being copied into
- * the parser's input buffer (a push that straddles from the previous call is completed with only
- * its own missing bytes). `bytes` may be NULL when length is 0.
+ * is full or the next message did not fit: call this again with the bytes not taken, or with
+ * length 0 when all were taken) or PW_STOP_ERROR (the next call returns the sticky error found
+ * after these messages),
+ * out[3] = bytes of `bytes` taken (read, or buffered in the parser). It is `length` except with
+ * PW_STOP_ROOM, where the bytes after out[3] were neither read nor buffered: pass them next.
+ * With PW_ERR_QUEUE_FULL nothing is taken, as with pw_feed. Message pushes that are complete in
+ * `bytes` are read from `bytes` directly, without being copied into the parser's input buffer (a
+ * push that straddles from the previous call is completed with only its own missing bytes; a
+ * message too large for `data` is buffered alone, for pw_next_batch into a buffer that fits).
+ * `bytes` may be NULL when length is 0.
  * With pw_options.in_place_min_bytes > 0, the payload of such a push that is at least that long is
  * not copied into `data` either: its header has PW_FLAG_PAYLOAD_IN_INPUT and its offset in `bytes`
  * (PW_BATCH_PAYLOAD_INPUT_OFFSET), and out[1] counts only the bytes written to `data`. The caller

@@ -19,12 +19,16 @@ const Error = errors.Error;
 const message_alignment = std.mem.Alignment.of(abi.Message);
 
 pub const BatchResult = struct {
+    pub const Stop = enum(u32) { nothing = abi.stop_nothing, room = abi.stop_room, error_next = abi.stop_error };
     status: enum { ok, pending, buffer_too_small },
     message_count: u32,
     data_bytes: u32,
     /// Why the batch ended (pw_feed_next_batch's out[2]): no complete frame is left, the batch
     /// ran out of room (or a message did not fit), or the next call returns an error.
-    stop: enum(u32) { nothing = abi.stop_nothing, room = abi.stop_room, error_next = abi.stop_error } = .nothing,
+    stop: Stop = .nothing,
+    /// pw_feed_next_batch's out[3]: bytes of the caller's `bytes` taken (read or buffered). Fewer
+    /// than given only with stop == room: the rest goes with the next call.
+    bytes_taken: u32 = 0,
 };
 
 /// Hashes message addresses for the live set. Addresses come from the allocator, not from the
@@ -291,6 +295,7 @@ pub const Parser = struct {
                 // Messages already written are kept; the sticky error waits for the next call.
                 if (result.message_count > 0) {
                     result.stop = .error_next;
+                    result.bytes_taken = @intCast(bytes.len);
                     return result;
                 }
                 return err;
@@ -298,11 +303,22 @@ pub const Parser = struct {
             switch (outcome) {
                 .done => {
                     if (result.message_count == 0 and result.status == .ok) result.status = .pending;
+                    result.bytes_taken = @intCast(bytes.len);
                     return result;
                 },
-                .rest => |unread| rest = unread,
+                .rest => |unread| {
+                    // A full batch (or data buffer) leaves the rest unread rather than buffered:
+                    // the next call reads it in place too (buffering the rest of a 512 KiB chunk
+                    // each time 1024 messages filled a batch was a copy of most of the stream).
+                    if (result.stop == .room) {
+                        result.bytes_taken = @intCast(bytes.len - unread.len);
+                        return result;
+                    }
+                    rest = unread;
+                },
             }
         }
+        result.bytes_taken = @intCast(bytes.len);
         if (rest.len != 0) self.feed(rest) catch |err| {
             if (result.message_count > 0) {
                 result.stop = .error_next;
@@ -363,11 +379,15 @@ pub const Parser = struct {
             }
             if (rest.len == 0) return .done;
             var consumed: usize = 0;
+            // A first message too large for `data`: the caller reads it from the input buffer
+            // with pw_next_batch into a buffer of its own, so it is buffered (alone).
+            var too_large_length: usize = 0;
             while (result.message_count < message_count_max) {
                 var view: push.View = undefined;
                 const length = fast_path.readMessage(rest[consumed..], self.limits, self.option_flags, &view);
                 if (length == 0) break;
                 if (!self.appendToBatchFrom(bytes, view, headers, data, result)) {
+                    if (result.status == .buffer_too_small) too_large_length = length;
                     result.stop = .room;
                     break;
                 }
@@ -377,6 +397,10 @@ pub const Parser = struct {
             self.reader.stream_offset_consumed += consumed;
             self.total_bytes_fed += consumed;
             rest = rest[consumed..];
+            if (too_large_length != 0) {
+                try self.feed(rest[0..too_large_length]);
+                rest = rest[too_large_length..];
+            }
             if (result.stop != .nothing) return .{ .rest = rest };
             if (result.message_count == message_count_max or rest.len == 0) continue;
             // The front frame is incomplete (buffer it alone: the next chunk completes it) or one
@@ -485,7 +509,9 @@ pub const Parser = struct {
         const needed = view.channel.len + view.pattern.len + payload_copied;
         if (needed > data.len - result.data_bytes) {
             if (result.message_count == 0) {
-                result.* = .{ .status = .buffer_too_small, .message_count = 0, .data_bytes = @intCast(needed), .stop = .room };
+                result.status = .buffer_too_small;
+                result.data_bytes = @intCast(needed);
+                result.stop = .room;
             }
             return false;
         }

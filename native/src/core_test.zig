@@ -302,8 +302,9 @@ fn digestOfRun(options: abi.Options, stream: []const u8, chunk_length: usize, fa
     outer: while (offset < stream.len) {
         const end = @min(stream.len, offset + chunk_length);
         if (api == .fused) {
-            // pw_feed_next_batch: the chunk with the first call, then empty calls while the batch
-            // says there is more (a full batch or an error after its messages).
+            // pw_feed_next_batch: the chunk with the first call, then the bytes it did not take
+            // (none, mostly) while the batch says there is more (a full batch or an error after
+            // its messages).
             var bytes = stream[offset..end];
             offset = end;
             while (true) {
@@ -312,7 +313,7 @@ fn digestOfRun(options: abi.Options, stream: []const u8, chunk_length: usize, fa
                     hasher.update(parser.errorMessage());
                     break :outer;
                 };
-                bytes = &.{};
+                bytes = bytes[result.bytes_taken..];
                 if (result.status == .ok) {
                     hasher.update(std.mem.sliceAsBytes(headers[0 .. result.message_count * abi.batch_header_words]));
                     hasher.update(data[0..result.data_bytes]);
@@ -321,8 +322,12 @@ fn digestOfRun(options: abi.Options, stream: []const u8, chunk_length: usize, fa
                     try testing.expect(result.status != .buffer_too_small);
                     break;
                 }
-                // A message larger than the data buffer ends the stream's comparable part.
-                if (result.status == .buffer_too_small) break :outer;
+                // A message larger than the data buffer ends the stream's comparable part; the
+                // bytes not taken are fed so the counters compare with pw_feed's.
+                if (result.status == .buffer_too_small) {
+                    parser.feed(bytes) catch {};
+                    break :outer;
+                }
             }
             continue;
         }
@@ -426,6 +431,7 @@ fn messageDigest(options: abi.Options, stream: []const u8, chunk_length: usize, 
         };
         var bytes: []const u8 = if (api == .fused) chunk else &.{};
         while (true) {
+            const call_bytes = bytes;
             const result = (if (api == .fused) parser.feedNextBatch(bytes, &headers, data) else parser.nextBatch(&headers, data)) catch |err| {
                 hasher.update(@errorName(err));
                 hasher.update(parser.errorMessage());
@@ -441,7 +447,7 @@ fn messageDigest(options: abi.Options, stream: []const u8, chunk_length: usize, 
                 const payload_length = header[abi.batch_payload_length];
                 if (in_input) try testing.expect(payload_length >= options.in_place_min_bytes);
                 const payload = if (in_input)
-                    chunk[header[abi.batch_payload_input_offset]..][0..payload_length]
+                    call_bytes[header[abi.batch_payload_input_offset]..][0..payload_length]
                 else
                     data[pattern_end..][0..payload_length];
                 const count = if (in_input) 0 else header[abi.batch_count];
@@ -449,7 +455,7 @@ fn messageDigest(options: abi.Options, stream: []const u8, chunk_length: usize, 
                 hasher.update(data[start..pattern_end]);
                 hasher.update(payload);
             }
-            bytes = &.{};
+            bytes = if (api == .fused) bytes[result.bytes_taken..] else &.{};
             if (result.status != .ok) break;
             if (api == .fused and result.stop == .nothing) break;
         }
@@ -502,4 +508,40 @@ test "a frame straddling two chunks is completed with its missing bytes only" {
     try testing.expectEqualStrings("hello", second_chunk[third_payload..][0..5]);
     try testing.expectEqual(@as(u64, 0), parser.counters().buffered_bytes);
     try testing.expectEqual(@as(u64, stream.len), parser.counters().total_bytes_fed);
+}
+
+test "a full batch leaves the rest of the bytes untaken and unbuffered; a message too large for data is buffered alone" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{});
+    defer parser.destroy();
+    var headers: [2 * abi.batch_header_words]u32 = undefined;
+    var data: [256]u8 = undefined;
+    const stream = message_news ++ message_alerts ++ message_news ++ message_alerts ++ message_news;
+    var bytes: []const u8 = stream;
+    var messages: u32 = 0;
+    while (true) {
+        const result = try parser.feedNextBatch(bytes, &headers, &data);
+        messages += result.message_count;
+        // Nothing is ever buffered: every frame is complete in the bytes given.
+        try testing.expectEqual(@as(u64, 0), parser.counters().buffered_bytes);
+        if (result.stop == .nothing) {
+            try testing.expectEqual(@as(u32, @intCast(bytes.len)), result.bytes_taken);
+            break;
+        }
+        try testing.expectEqual(core.BatchResult.Stop.room, result.stop);
+        try testing.expect(result.bytes_taken < bytes.len);
+        bytes = bytes[result.bytes_taken..];
+    }
+    try testing.expectEqual(@as(u32, 5), messages);
+    try testing.expectEqual(@as(u64, stream.len), parser.counters().total_bytes_fed);
+
+    // 4 bytes of data: "news" + "hello" does not fit; that frame alone is buffered for pw_next_batch.
+    const too_large = try parser.feedNextBatch(message_news ++ message_alerts, &headers, data[0..4]);
+    try testing.expectEqual(.buffer_too_small, too_large.status);
+    try testing.expectEqual(@as(u32, 9), too_large.data_bytes);
+    try testing.expectEqual(@as(u32, message_news.len), too_large.bytes_taken);
+    try testing.expectEqual(@as(u64, message_news.len), parser.counters().buffered_bytes);
+    const own = try parser.nextBatch(&headers, &data);
+    try testing.expectEqual(@as(u32, 1), own.message_count);
+    try testing.expectEqualStrings("newshello", data[0..9]);
 }

@@ -118,16 +118,17 @@ fn drainBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *s
     }
 }
 
-/// pw_feed_next_batch with `chunk`, then with no bytes while it says there is more; payloads
-/// left in place are read from `chunk`.
+/// pw_feed_next_batch with `chunk`, then with the bytes it did not take while it says there is
+/// more; payloads left in place are read from the bytes of their call.
 fn feedBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *std.hash.Wyhash, chunk: []const u8) !?errors.Error {
     var headers: [4 * abi.batch_header_words]u32 = undefined;
     var data = try allocator.alloc(u8, 64);
     defer allocator.free(data);
     var bytes = chunk;
     while (true) {
+        const call_bytes = bytes;
         const result = parser.feedNextBatch(bytes, &headers, data) catch |err| return @as(?errors.Error, err);
-        bytes = &.{};
+        bytes = bytes[result.bytes_taken..];
         if (result.status == .buffer_too_small) {
             data = try allocator.realloc(data, result.data_bytes);
             continue;
@@ -143,7 +144,7 @@ fn feedBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *st
             }
             const joined = try std.mem.concat(allocator, u8, &.{
                 data[data_start..][0..names_length],
-                chunk[words[abi.batch_payload_input_offset]..][0..payload_length],
+                call_bytes[words[abi.batch_payload_input_offset]..][0..payload_length],
             });
             defer allocator.free(joined);
             hashMessage(hasher, words[abi.batch_kind], words[abi.batch_flags] & ~abi.flag_payload_in_input, 0, joined);

@@ -158,6 +158,7 @@ pub export fn pw_feed_next_batch(
     result_words[0] = 0;
     result_words[1] = 0;
     result_words[2] = 0;
+    result_words[3] = 0;
     const parser = parserOf(handle) orelse return abi.status_error_invalid_argument;
     if (bytes == null and length != 0) return abi.status_error_invalid_argument;
     const buffers = batchBuffers(headers, max_messages, data, data_capacity) orelse
@@ -168,6 +169,7 @@ pub export fn pw_feed_next_batch(
     result_words[0] = result.message_count;
     result_words[1] = result.data_bytes;
     result_words[2] = @intFromEnum(result.stop);
+    result_words[3] = result.bytes_taken;
     return batchStatus(result.status);
 }
 

@@ -118,7 +118,7 @@ export class NativeParser implements Disposable {
   readonly #handle: ParserHandle;
   readonly #headerWords = new Uint32Array(MAX_BATCH_MESSAGES * abi.PW_BATCH_HEADER_WORDS);
   readonly #headerBytes = new Uint8Array(this.#headerWords.buffer);
-  readonly #outWords = new Uint32Array(3);
+  readonly #outWords = new Uint32Array(4);
   readonly #outBytes = new Uint8Array(this.#outWords.buffer);
   readonly #slabBytes: number;
   readonly #views: boolean;
@@ -187,9 +187,9 @@ export class NativeParser implements Disposable {
   /**
    * feed(bytes) then drain(sink), with the same outcome, in fewer native calls: pw_feed_next_batch
    * takes the bytes with the first batch, reads complete message pushes straight from `bytes`
-   * (they are never copied into the core's input buffer), and says whether anything complete is
-   * left, so the usual chunk costs one FFI call instead of three (feed, batch, the final
-   * PW_PENDING batch). Measured per call: pending pw_next_batch 16–28 ns Bun / 43–48 ns Deno,
+   * (they are never copied into the core's input buffer; a full batch leaves the rest untaken and
+   * the next call passes it again), and says whether anything complete is left, so the usual chunk
+   * costs one FFI call instead of three (feed, batch, the final PW_PENDING batch). Measured per call: pending pw_next_batch 16–28 ns Bun / 43–48 ns Deno,
    * pw_feed 6 / 18 ns; at a real server's rate a chunk holds a few messages, so these dominated.
    * `retained` (with the retainedInput option): the caller never writes to `bytes` again, so long
    * payloads may be views of it instead of copies.
@@ -231,7 +231,7 @@ export class NativeParser implements Disposable {
           slab = this.#data = new Uint8Array(this.#slabBytes);
           cursor = this.#cursor = 0;
         }
-        // The bytes go with the first call only (the core takes all of them, or none and fails).
+        // The bytes go with the first call; a full batch leaves some untaken (out[3]): they go next.
         const status = this.#library.feedNextBatch(
           this.#handle,
           input,
@@ -242,15 +242,22 @@ export class NativeParser implements Disposable {
           slab.length - cursor,
           this.#outBytes,
         );
-        // Payloads left in `bytes` belong to this call's frames only (later calls read the buffer).
+        // In-place payloads are offsets in this call's `input`: its frames are delivered before the
+        // next call. Any status but PW_STOP_ROOM takes every byte (or fails).
         this.#input = input;
         this.#inputRetained = retained;
-        input = PLACEHOLDER;
-        inputLength = 0;
+        const taken = inputLength === 0 ? 0 : this.#outWords[3];
+        if (taken < inputLength && status >= 0) {
+          input = input.subarray(taken);
+          inputLength -= taken;
+        } else {
+          input = PLACEHOLDER;
+          inputLength = 0;
+        }
         if (status === abi.PW_OK) {
           const count = this.#outWords[0];
           // Read before the sink runs: a sink may call reset() (the words stay ours, but be plain).
-          const more = this.#outWords[2] !== abi.PW_STOP_NOTHING;
+          const more = this.#outWords[2] !== abi.PW_STOP_NOTHING || inputLength > 0;
           if (this.#views) {
             // Hand the used part of the slab out: it is never written again.
             this.#cursor = cursor + this.#outWords[1];
@@ -276,6 +283,9 @@ export class NativeParser implements Disposable {
     } finally {
       this.#draining = false;
       this.#input = PLACEHOLDER;
+      // Bytes not taken yet when a sink threw: the parser keeps them (nothing received is lost).
+      // Not after reset() or close(): they belong to the old stream.
+      if (inputLength > 0 && generation === this.#generation) this.#library.feed(this.#handle, input, inputLength);
     }
     return delivered;
   }

@@ -53,7 +53,7 @@ export const symbols = {
   // pw_status pw_feed_next_batch(pw_parser *parser,
   //     const uint8_t *bytes /* buffer: length bytes, read during the call */, uint32_t length,
   //     uint32_t *headers, uint32_t max_messages, uint8_t *data, uint32_t data_capacity,
-  //     uint32_t *out /* buffer: 3 words, written: count, data used/needed, PW_STOP_* */);
+  //     uint32_t *out /* buffer: 4 words, written: count, data used/needed, PW_STOP_*, bytes taken */);
   // pw_feed + pw_next_batch in one crossing; complete pushes are read from `bytes` in place.
   pw_feed_next_batch: {
     parameters: ["pointer", "buffer", "u32", "buffer", "u32", "buffer", "u32", "buffer"],
@@ -101,7 +101,7 @@ export const PW_ERR_OUT_OF_MEMORY = -7;
 export const PW_ERR_INVALID_ARGUMENT = -8;
 export const PW_ERR_FOREIGN_MESSAGE = -9;
 
-// pw_feed_next_batch out[2]: why the batch ended.
+// pw_feed_next_batch out[2]: why the batch ended (out[3]: bytes taken; with PW_STOP_ROOM the rest goes next).
 export const PW_STOP_NOTHING = 0;
 export const PW_STOP_ROOM = 1;
 export const PW_STOP_ERROR = 2;

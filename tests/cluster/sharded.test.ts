@@ -167,10 +167,10 @@ test(`cluster: two primaries redirecting to each other (MOVED ping-pong) are wai
       epochs.set(node.id, Number(/cluster_my_epoch:(\d+)/.exec(info)![1]));
     }
     const [owner, target] = primaries.sort((left, right) => epochs.get(right.id)! - epochs.get(left.id)!);
-    let channel = "";
-    for (let index = 0; !owner.slots.some(([start, end]) => keySlot(channel) >= start && keySlot(channel) <= end); index++) {
-      channel = `ping-pong-${index}`;
-    }
+    const ownedByOwner = (name: string) => owner.slots.some(([start, end]) => keySlot(name) >= start && keySlot(name) <= end);
+    let index = 0;
+    let channel = `ping-pong-${index}`;
+    while (!ownedByOwner(channel)) channel = `ping-pong-${++index}`;
     const slot = keySlot(channel);
     const subscription = await client.ssubscribe(channel);
     const events: LifecycleEvent[] = [];
