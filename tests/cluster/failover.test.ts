@@ -6,7 +6,7 @@ import { assert, runtime, test, waitFor } from "../shim.ts";
 import { RedisCluster } from "../helpers/redis_cluster.ts";
 import { connectCluster } from "../../src/cluster/cluster_client.ts";
 import { keySlot, nativeMemory } from "../../src/native/parser.ts";
-import type { LifecycleEvent } from "../../src/subscription.ts";
+import { watch } from "./watch.ts";
 import { RawError } from "../helpers/raw_resp.ts";
 
 keySlot("load");
@@ -30,12 +30,7 @@ for (const mode of ["CLUSTER FAILOVER", "SIGKILL"] as const) {
       const channel = mode === "SIGKILL" ? "orders{killed}" : "orders{failover}";
       const slot = keySlot(channel);
       const subscription = await client.ssubscribe(channel);
-      const events: LifecycleEvent[] = [];
-      subscription.onEvent((event) => events.push(event));
-      const got: string[] = [];
-      const reading = (async () => {
-        for await (const message of subscription) got.push(message.text());
-      })();
+      const { events, got, done } = watch(subscription);
       assert.equal(await client.spublish(channel, "before"), 1);
       await waitFor(() => got.includes("before"), "the message before the failover");
 
@@ -65,7 +60,7 @@ for (const mode of ["CLUSTER FAILOVER", "SIGKILL"] as const) {
         assert.equal(events.at(-1)?.type, "reconnected");
       }
       await subscription.unsubscribe();
-      await reading;
+      await done;
     } finally {
       await client.close();
       await cluster.stop();

@@ -8,7 +8,7 @@ import { RedisCluster } from "../helpers/redis_cluster.ts";
 import { asText } from "../helpers/raw_resp.ts";
 import { connectCluster, type ClusterClient } from "../../src/cluster/cluster_client.ts";
 import { keySlot, nativeMemory } from "../../src/native/parser.ts";
-import type { LifecycleEvent } from "../../src/subscription.ts";
+import { watch } from "./watch.ts";
 import type { Message } from "../../src/frame.ts";
 import { ClosedError, InvalidArgumentError } from "../../src/errors.ts";
 
@@ -103,16 +103,7 @@ test(`cluster: a slot moved to another primary: delivery resumes there within 3 
     const other = "steady{other}";
     const slot = keySlot(channel);
     const subscription = await client.ssubscribe(channel, other);
-    const events: LifecycleEvent[] = [];
-    subscription.onEvent((event) => events.push(event));
-    const got: string[] = [];
-    const reading = (async () => {
-      for await (const message of subscription) got.push(`${message.channel}:${message.text()}`);
-    })();
-    // Observed from the start: a subscription that ends with an error must fail this test with that
-    // error, not (awaited only at the end) the whole file as an unhandled rejection.
-    let readError: unknown;
-    reading.catch((error) => readError = error);
+    const { events, got, done, check } = watch(subscription, (message) => `${message.channel}:${message.text()}`);
     assert.equal(await client.spublish(channel, "before"), 1);
     await waitFor(() => got.includes(`${channel}:before`), "the message before the move");
 
@@ -122,7 +113,7 @@ test(`cluster: a slot moved to another primary: delivery resumes there within 3 
     await cluster.moveSlot(slot, target.id);
     // Publish straight to the new owner with the raw client until the subscription hears it.
     await waitFor(async () => {
-      if (readError !== undefined) throw readError;
+      check();
       await cluster.command(target.port, "SPUBLISH", channel, "after");
       return got.includes(`${channel}:after`);
     }, "delivery from the new owner", 3_000, 50);
@@ -134,7 +125,7 @@ test(`cluster: a slot moved to another primary: delivery resumes there within 3 
     assert.equal(await client.spublish(channel, "again"), 1);
     await waitFor(() => got.includes(`${other}:still`) && got.includes(`${channel}:again`), "both channels");
     await subscription.unsubscribe();
-    await reading;
+    await done;
   }));
 
 test(`cluster: spublish to a stale owner follows MOVED (${runtime})`, () =>
@@ -173,21 +164,14 @@ test(`cluster: two primaries redirecting to each other (MOVED ping-pong) are wai
     while (!ownedByOwner(channel)) channel = `ping-pong-${++index}`;
     const slot = keySlot(channel);
     const subscription = await client.ssubscribe(channel);
-    const events: LifecycleEvent[] = [];
-    subscription.onEvent((event) => events.push(event));
-    const got: string[] = [];
-    const reading = (async () => {
-      for await (const message of subscription) got.push(message.text());
-    })();
-    let readError: unknown;
-    reading.catch((error) => readError = error);
+    const { events, got, done, check } = watch(subscription);
 
     await cluster.command(target.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id);
     await waitFor(async () => (await cluster.ownerOf(slot, target.port)).id === owner.id, "the target to give the slot back", 5_000, 20);
     await cluster.command(owner.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id);
     await waitFor(() => events.length > 0, "the owner to end the subscription");
     await sleep(300); // followed at once, 30 attempts of MOVED ping-pong took ~40 ms
-    assert.equal(readError, undefined);
+    check();
     assert.equal(subscription.closed, false);
     assert.ok(client.stats().redirections >= 2);
 
@@ -196,13 +180,13 @@ test(`cluster: two primaries redirecting to each other (MOVED ping-pong) are wai
       await cluster.command(node.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id);
     }
     await waitFor(async () => {
-      if (readError !== undefined) throw readError;
+      check();
       await cluster.command(target.port, "SPUBLISH", channel, "back");
       return got.includes("back");
     }, "delivery after the repair", 5_000, 50);
     assert.deepEqual(events.map((event) => event.type), ["disconnected", "reconnected"]);
     await subscription.unsubscribe();
-    await reading;
+    await done;
   }));
 
 // Sanitizers off with a reason: the cluster is started once at module level (DESIGN: one cluster per
