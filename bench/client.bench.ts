@@ -136,7 +136,10 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 const pushwirePresent = existsSync(join(root, "mod.ts"));
 if (!pushwirePresent) console.error("NOTE: mod.ts not found: pushwire runs skipped, peers only");
 
-/** Floors (socket-floor) run against the replay server only: its frames are all the same length. */
+/**
+ * Floors (socket-floor) count fixed-length frames: they run on the replay server and on redis-server
+ * (one channel, one payload size, so every frame is the same length there too), not in latency runs.
+ */
 function librariesOf(runtime: Runtime, withFloors = false): LibraryName[] {
   const all = librariesFor(runtime)
     .filter((name) => pushwirePresent || !PUSHWIRE_LIBRARIES.includes(name))
@@ -193,7 +196,7 @@ async function redisSuite(): Promise<void> {
       const count = countFor(REDIS_COUNTS, size);
       for (let round = 0; round < REPEATS; round++) {
         for (const runtime of runtimes) {
-          for (const library of librariesOf(runtime)) {
+          for (const library of librariesOf(runtime, true)) {
             await runOne(runtime, library, [
               "--mode", "redis", "--url", url, "--count", String(count), "--warmup", String(warmupFor(count)),
               "--payload-bytes", String(size), "--publisher", join(buildDirectory, "publisher"),

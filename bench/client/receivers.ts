@@ -15,7 +15,7 @@ import process from "node:process";
 export type LibraryName = "pushwire" | "pushwire-iterator" | "ioredis" | "node-redis" | "bun-redis" | "socket-floor";
 export const PUSHWIRE_LIBRARIES: readonly LibraryName[] = ["pushwire", "pushwire-iterator"];
 export const PEER_LIBRARIES: readonly LibraryName[] = ["ioredis", "node-redis", "bun-redis"];
-/** Not compared as a peer: a floor (replay server only, fixed-length frames). */
+/** Not compared as a peer: a floor (fixed-length frames: replay server and redis-server runs). */
 export const FLOOR_LIBRARIES: readonly LibraryName[] = ["socket-floor"];
 
 export function librariesFor(runtime: "bun" | "deno"): LibraryName[] {
