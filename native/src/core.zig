@@ -292,13 +292,8 @@ pub const Parser = struct {
             // how many of the bytes end up buffered.
             try self.checkQueueRoom(rest.len);
             const outcome = self.readInPlace(bytes, headers, data, &result) catch |err| {
-                // Messages already written are kept; the sticky error waits for the next call.
-                if (result.message_count > 0) {
-                    result.stop = .error_next;
-                    result.bytes_taken = @intCast(bytes.len);
-                    return result;
-                }
-                return err;
+                result.bytes_taken = @intCast(bytes.len);
+                return keptOrError(result, err);
             };
             switch (outcome) {
                 .done => {
@@ -319,13 +314,7 @@ pub const Parser = struct {
             }
         }
         result.bytes_taken = @intCast(bytes.len);
-        if (rest.len != 0) self.feed(rest) catch |err| {
-            if (result.message_count > 0) {
-                result.stop = .error_next;
-                return result;
-            }
-            return err;
-        };
+        if (rest.len != 0) self.feed(rest) catch |err| return keptOrError(result, err);
         if (result.stop != .nothing or result.status == .buffer_too_small) return result;
         return self.continueBatch(headers, data, &result);
     }
@@ -335,8 +324,9 @@ pub const Parser = struct {
         /// no complete frame is left (the general reader must not start on the partial one, or
         /// the next chunk could not complete it in place).
         done,
-        /// These bytes (a suffix of `bytes`) are neither read nor buffered: buffer them and let
-        /// the batch go on from the input buffer (a frame the fast path declines, a full batch).
+        /// These bytes (a suffix of `bytes`) are neither read nor buffered. With stop == room (a
+        /// full batch or data buffer) they stay untaken for the next call; otherwise (a frame the
+        /// fast path declines) they are buffered and the batch goes on from the input buffer.
         rest: []const u8,
     };
 
@@ -415,6 +405,15 @@ pub const Parser = struct {
         }
     }
 
+    /// An error met after some messages of a batch were written: those are returned and the
+    /// (sticky) error waits for the next call, so nothing already accepted is lost.
+    fn keptOrError(result: BatchResult, err: Error) Error!BatchResult {
+        if (result.message_count == 0) return err;
+        var kept = result;
+        kept.stop = .error_next;
+        return kept;
+    }
+
     fn checkQueueRoom(self: *Parser, length: usize) Error!void {
         const buffered: u64 = self.reader.bufferedBytes();
         const queued = buffered + self.live_message_bytes + length;
@@ -431,26 +430,13 @@ pub const Parser = struct {
         var result = result_pointer.*;
         result.stop = .room;
         while (result.message_count < message_count_max) {
-            if (self.sticky_error) |err| {
-                // Messages already written are kept; the sticky error waits for the next call.
-                if (result.message_count > 0) {
-                    result.stop = .error_next;
-                    return result;
-                }
-                return err;
-            }
+            if (self.sticky_error) |err| return keptOrError(result, err);
             if (self.fast_path_enabled) {
                 if (!self.appendFastMessages(headers, data, &result)) break;
                 if (result.message_count == message_count_max) break;
             }
             // The frame the fast path declined (or all of them, when it is off).
-            const view_or_null = self.nextFrameView() catch |err| {
-                if (result.message_count > 0) {
-                    result.stop = .error_next;
-                    return result;
-                }
-                return err;
-            };
+            const view_or_null = self.nextFrameView() catch |err| return keptOrError(result, err);
             const view = view_or_null orelse {
                 result.stop = .nothing;
                 break;

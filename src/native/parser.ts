@@ -189,8 +189,9 @@ export class NativeParser implements Disposable {
    * takes the bytes with the first batch, reads complete message pushes straight from `bytes`
    * (they are never copied into the core's input buffer; a full batch leaves the rest untaken and
    * the next call passes it again), and says whether anything complete is left, so the usual chunk
-   * costs one FFI call instead of three (feed, batch, the final PW_PENDING batch). Measured per call: pending pw_next_batch 16–28 ns Bun / 43–48 ns Deno,
-   * pw_feed 6 / 18 ns; at a real server's rate a chunk holds a few messages, so these dominated.
+   * costs one FFI call instead of three (feed, batch, the final PW_PENDING batch). Measured per
+   * call: pending pw_next_batch 16–28 ns Bun / 43–48 ns Deno, pw_feed 6 / 18 ns; at a real
+   * server's rate a chunk holds a few messages, so these dominated.
    * `retained` (with the retainedInput option): the caller never writes to `bytes` again, so long
    * payloads may be views of it instead of copies.
    */
