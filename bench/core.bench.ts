@@ -3,7 +3,7 @@
 // messages) is fed in 64 KiB pieces — the size of a large socket read, so frames straddle pieces as
 // they do on a socket — and drained after every piece. Four readers build the same Frame objects:
 //   native receive: NativeParser.receive(piece, sink, true)   (pw_feed_next_batch: what a connection
-//                   does; on Bun payloads ≥ 384 B are views of the piece, the pieces are never written)
+//                   does; on Bun payloads ≥ 256 B are views of the piece, the pieces are never written)
 //   native batch  : NativeParser.feed + drain()               (pw_feed + pw_next_batch)
 //   native simple : NativeParser.feed + nextMessageSimple()    (pw_next_message → copy → pw_free_message)
 //   baseline TS   : bench/baseline/resp_parser.ts              (the pure-TypeScript reader to beat)

@@ -32,7 +32,7 @@ export class Frame {
    * "error". Copied out of native memory exactly once; never rewritten by later parsing. It may be a
    * view (byteOffset ≠ 0) of a larger JS buffer (see src/native/parser.ts): on Deno the payloads of
    * many frames share one slab of at most 128 KiB, and holding `data` keeps that slab alive; on Bun a
-   * payload of 384 B or more is a view of the socket chunk it arrived in (up to 512 KiB, never
+   * payload of 256 B or more is a view of the socket chunk it arrived in (up to 512 KiB, never
    * copied at all); a large payload may share its own buffer with its channel bytes. Treat it as
    * read-only; copy it (`data.slice()`) to keep a payload for long without pinning its neighbours.
    */

@@ -47,17 +47,21 @@ function definitions(): Record<string, { args: string[]; returns: string }> {
 // A 64 KiB slab sends 64 KiB payloads straight into their own buffer (Bun.allocUnsafe: the core
 // writes every byte), one copy fewer: 8,700–9,500 vs 9,700–10,200 through a 256 KiB slab. A 4 KiB
 // slab (4 KiB payloads direct too) was slower at 4 KiB: 1,000–1,230 (an extra call per message).
-// Payloads of 384 B and more are not copied at all: Bun hands every socket read over as a new
+// Payloads of 256 B and more are not copied at all: Bun hands every socket read over as a new
 // Uint8Array (tests/integration/transport.test.ts holds it to that), so they are views of the chunk
-// itself (pw_options.in_place_min_bytes). Measured on the replay server, msgs/s, views vs copies:
-// 256 B 2.90–2.92M vs 2.72–3.27M (no gain), 512 B 2.46–2.91M vs 2.10–2.12M, 1 KiB 1.94–1.99M vs
-// 1.16–1.19M, 4 KiB 0.56M vs 0.37M. A held Frame then keeps its chunk (≤ 512 KiB) alive.
+// itself (pw_options.in_place_min_bytes). Measured on the replay server (medians of 3–5 runs, msgs/s,
+// views vs copies): 64 B 3.91M vs 4.21M, 128 B 3.52M vs 3.60M, 192 B 3.11M vs 3.43M (copies win or
+// tie), 256 B 3.69M vs 2.97M, 512 B 2.46–2.91M vs 2.10–2.12M, 1 KiB 1.94–1.99M vs 1.16–1.19M,
+// 4 KiB 0.56M vs 0.37M. A view allocates an object but no payload bytes, and the young-generation
+// collections JavaScriptCore runs every ~6 MB allocated were 20 % of the thread at 256 B with copies
+// (BUN_JSC_logGC=1: 365 eden collections for 3.3 M messages). A held Frame then keeps its chunk
+// (≤ 512 KiB) alive.
 const BATCH_STRATEGY = {
   slabBytes: 64 * 1024,
   views: false,
   ownBufferMinBytes: 0,
   loopCopyMaxBytes: 32,
-  inPlaceMinBytes: 384,
+  inPlaceMinBytes: 256,
 };
 
 const bun = (globalThis as unknown as { Bun: { allocUnsafe(length: number): Uint8Array } }).Bun;
