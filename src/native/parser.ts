@@ -129,6 +129,12 @@ export class NativeParser implements Disposable {
   #cursor = 0;
   /** The bytes given to receive() while their first batch is delivered (PW_FLAG_PAYLOAD_IN_INPUT). */
   #input: Uint8Array = PLACEHOLDER;
+  /**
+   * #input's buffer and offset, read once per call: reading `.buffer` of a Bun socket chunk per
+   * message showed as 5 % of the profile at 256 B (replay 256 B, 8 runs each: 3.15M vs 3.06M msgs/s).
+   */
+  #inputBuffer: ArrayBufferLike = PLACEHOLDER.buffer;
+  #inputByteOffset = 0;
   /** receive() said `retained`: in-place payloads may stay views of #input (else they are copied). */
   #inputRetained = false;
   #inputKept = false;
@@ -247,6 +253,10 @@ export class NativeParser implements Disposable {
         // next call. Any status but PW_STOP_ROOM takes every byte (or fails).
         this.#input = input;
         this.#inputRetained = retained;
+        if (retained) {
+          this.#inputBuffer = input.buffer;
+          this.#inputByteOffset = input.byteOffset;
+        }
         const taken = inputLength === 0 ? 0 : this.#outWords[3];
         if (taken < inputLength && status >= 0) {
           input = input.subarray(taken);
@@ -284,6 +294,7 @@ export class NativeParser implements Disposable {
     } finally {
       this.#draining = false;
       this.#input = PLACEHOLDER;
+      this.#inputBuffer = PLACEHOLDER.buffer;
       // Bytes not taken yet when a sink threw: the parser keeps them (nothing received is lost).
       // Not after reset() or close(): they belong to the old stream.
       if (inputLength > 0 && generation === this.#generation) this.#library.feed(this.#handle, input, inputLength);
@@ -428,7 +439,7 @@ export class NativeParser implements Disposable {
       // The payload is still in the received chunk (its count word holds the offset; count is 0).
       const input = this.#input;
       if (this.#inputRetained) {
-        data = new Uint8Array(input.buffer, input.byteOffset + count, payloadLength);
+        data = new Uint8Array(this.#inputBuffer, this.#inputByteOffset + count, payloadLength);
         this.#inputKept = true;
       } else {
         data = input.slice(count, count + payloadLength);
