@@ -81,12 +81,13 @@ for (const runtime of ["bun", "deno"]) {
 }
 if (sseRows.length) {
   out.push("## SSE fan-out (one channel → N streaming HTTP clients, readers in a second process)", "");
-  out.push("| runtime | clients | published msgs/s | events/s delivered | lost | RSS KiB/client | heap KiB/client | server CPU share |");
-  out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  out.push("| runtime | clients | published msgs/s | coalesceMs | events/s delivered | lost | RSS KiB/client | heap KiB/client | server CPU share |");
+  out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const row of sseRows) {
     out.push(
-      `| ${row.runtime} | ${row.clients} | ${row.rate} | ${Math.round(row.eventsPerSecond as number).toLocaleString("en-US")} | ` +
-        `${row.lost} | ${fmt(row.memoryPerClientKiB as number)} | ${fmt(row.heapPerClientKiB as number)} | ${fmt(row.serverCpuShare as number, 2)} |`,
+      `| ${row.runtime} | ${row.clients} | ${row.rate} | ${row.coalesceMs ?? 0} | ${Math.round(row.eventsPerSecond as number).toLocaleString("en-US")} | ` +
+        `${row.lost} | ${row.memoryPerClientKiB == null ? "–" : fmt(row.memoryPerClientKiB as number)} | ` +
+        `${row.heapPerClientKiB == null ? "–" : fmt(row.heapPerClientKiB as number)} | ${fmt(row.serverCpuShare as number, 2)} |`,
     );
   }
   out.push("");

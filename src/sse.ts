@@ -83,6 +83,13 @@ export interface SSEOptions<M extends SSEMessage = SSEMessage> {
   lastEventId?: string | null;
   /** Bytes the ReadableStream itself may hold before we stop enqueueing (default 64 KiB). */
   highWaterMarkBytes?: number;
+  /**
+   * Hold events for up to this many ms and write them as one chunk (default 0: each event is written
+   * as it comes). Every chunk is a write on the client's socket, and at a high rate that write is
+   * most of the cost of a stream; e.g. 10 ms turns a 1,000 msgs/s channel into ≤ 100 writes/s per
+   * client, for ≤ 10 ms more latency (bench/README.md, SSE fan-out).
+   */
+  coalesceMs?: number;
   /** Events this stream may queue for a slow client (default 1024). */
   maxQueuedEvents?: number;
   /** Encoded bytes this stream may queue for a slow client (default 256 KiB). */
@@ -136,6 +143,7 @@ export interface SSEStream {
 
 const defaults = {
   heartbeatMs: 15_000,
+  coalesceMs: 0,
   highWaterMarkBytes: 64 * 1024,
   maxQueuedEvents: 1024,
   maxQueuedBytes: 256 * 1024,
@@ -187,6 +195,9 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #nextId: number;
   #pendingDropped = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  readonly #coalesceMs: number;
+  /** Pending coalesced write (coalesceMs > 0): the events queued since the last flush go out with it. */
+  #coalesceTimer: ReturnType<typeof setTimeout> | undefined;
   #removeLifecycle: (() => void) | undefined;
   #resolveDone!: (stats: SSEStats) => void;
   #closeReason: SSECloseReason | undefined;
@@ -195,6 +206,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   constructor(source: SSESource<M>, options: SSEOptions<M>) {
     this.#options = options;
     const heartbeatMs = positiveInteger("heartbeatMs", options.heartbeatMs, defaults.heartbeatMs, true);
+    this.#coalesceMs = positiveInteger("coalesceMs", options.coalesceMs, defaults.coalesceMs, true);
     const highWaterMark = positiveInteger("highWaterMarkBytes", options.highWaterMarkBytes, defaults.highWaterMarkBytes);
     this.#queue = new EventQueue(
       positiveInteger("maxQueuedEvents", options.maxQueuedEvents, defaults.maxQueuedEvents),
@@ -340,7 +352,8 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #offer(event: QueuedEvent): void {
     if (this.#closeReason !== undefined) return;
     this.#queue.push(event);
-    this.#flush();
+    if (this.#coalesceMs === 0) this.#flush();
+    else this.#coalesceTimer ??= setTimeout(this.#flushCoalesced, this.#coalesceMs);
     if (this.#queue.overLimit) {
       if (this.#slowClient === "close") {
         const error = new OverflowError(
@@ -356,6 +369,11 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     }
     if (this.#queue.bytes > this.#counters.peakQueuedBytes) this.#counters.peakQueuedBytes = this.#queue.bytes;
   }
+
+  #flushCoalesced = (): void => {
+    this.#coalesceTimer = undefined;
+    this.#flush();
+  };
 
   /** Moves queued events into the body while it wants more; the only writer besides the heartbeat. */
   #flush(): void {
@@ -445,6 +463,8 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     this.#closeReason = reason;
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
+    if (this.#coalesceTimer !== undefined) clearTimeout(this.#coalesceTimer);
+    this.#coalesceTimer = undefined;
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#removeLifecycle?.();
     this.#removeLifecycle = undefined;

@@ -281,5 +281,59 @@ test("sse stream: invalid options are refused up front", () => {
   assert.throws(() => sse(subscription, { heartbeatMs: -1 }), /heartbeatMs/);
   assert.throws(() => sse(subscription, { slowClient: "maybe" as "close" }), /slowClient/);
   assert.throws(() => sse(subscription, { retryMs: 1.5 }), /retryMs/);
+  assert.throws(() => sse(subscription, { coalesceMs: -1 }), /coalesceMs/);
   assert.equal(subscription.unsubscribeCalls, 0);
+});
+
+/** Reads until `count` events arrived; returns the events' data and how many body chunks carried them. */
+async function chunksFor(reader: ReadableStreamDefaultReader<Uint8Array>, count: number) {
+  const parser = new EventStreamParser();
+  let chunks = 0;
+  while (parser.events.length < count) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    chunks++;
+    parser.feed(value);
+  }
+  return { data: parser.events.map((event) => event.data), chunks };
+}
+
+test("sse stream: coalesceMs holds a burst and writes it as one chunk; 0 writes every event at once", async () => {
+  const sent = Array.from({ length: 20 }, (_, index) => `m${index}`);
+  for (const coalesceMs of [0, 40]) {
+    const subscription = new FakeSubscription("c");
+    const stream = openSSE(subscription, { heartbeatMs: 0, coalesceMs });
+    const reader = stream.response.body!.getReader();
+    await reader.read(); // the opening comment
+    const startedAt = performance.now();
+    subscription.push(...sent.map((payload) => message("c", payload)));
+    const { data, chunks } = await chunksFor(reader, sent.length);
+    const waitedMs = performance.now() - startedAt;
+    assert.deepEqual(data, sent, `coalesceMs ${coalesceMs}: every event, in order`);
+    if (coalesceMs === 0) {
+      assert.equal(chunks, sent.length, "without coalescing each event is its own chunk");
+    } else {
+      assert.equal(chunks, 1, "the burst went out as one chunk");
+      assert.ok(waitedMs >= coalesceMs * 0.75, `held for about coalesceMs (waited ${waitedMs.toFixed(1)} ms)`);
+    }
+    stream.close();
+    assert.equal((await reader.read()).done, true);
+    assert.equal((await stream.done).sent, sent.length);
+  }
+});
+
+test("sse stream: close() writes events still held by coalesceMs at once, and stops the timer", async () => {
+  const subscription = new FakeSubscription("c");
+  const stream = openSSE(subscription, { heartbeatMs: 0, coalesceMs: 60_000 });
+  const reader = stream.response.body!.getReader();
+  await reader.read(); // the opening comment
+  subscription.push(message("c", "a"), message("c", "b"), message("c", "c"));
+  await waitFor(() => stream.stats().queuedEvents === 3, "the three events are held");
+  const startedAt = performance.now();
+  stream.close();
+  const { data } = await chunksFor(reader, 3);
+  assert.deepEqual(data, ["a", "b", "c"]);
+  assert.equal((await reader.read()).done, true, "the body ends after the held events");
+  assert.ok(performance.now() - startedAt < 5_000, "not held until the 60 s timer");
+  assert.equal((await stream.done).closeReason, "closed");
 });
