@@ -6,7 +6,7 @@
 // slow client stays under `maxQueuedBytes` + `highWaterMarkBytes`.
 //
 // Flow: the subscription is read eagerly (so its own buffer never backs up into the shared socket
-// reader), each message is encoded at once into bytes, put in this stream's bounded EventQueue, and
+// reader: through `deliverTo` when it has it, one call per message, else its iterator), each message is encoded at once into bytes, put in this stream's bounded EventQueue, and
 // moved into the ReadableStream only while the stream wants more (`desiredSize > 0`, counted in
 // bytes). The HTTP server pulls as the socket drains; when it stops pulling the queue fills and the
 // `slowClient` policy applies to this stream alone.
@@ -53,6 +53,12 @@ export type SSELifecycleEvent =
 export interface SSESubscription<M extends SSEMessage = SSEMessage> extends AsyncIterable<M> {
   unsubscribe(): Promise<void>;
   onEvent(listener: (event: SSELifecycleEvent) => void): () => void;
+  /**
+   * Optional: deliver every message (the buffered ones first) to `listener` instead of through the
+   * iterator, and say true; the end then comes as the `end` lifecycle event. pushwire's Subscription
+   * has it; without it (or when it says false) sse() reads the iterator.
+   */
+  deliverTo?(listener: (message: M) => void): boolean;
 }
 
 export type SSESource<M extends SSEMessage = SSEMessage> = SSESubscription<M> | Promise<SSESubscription<M>>;
@@ -201,6 +207,8 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #removeLifecycle: (() => void) | undefined;
   #resolveDone!: (stats: SSEStats) => void;
   #closeReason: SSECloseReason | undefined;
+  /** The subscription calls #offerMessage itself (deliverTo); its end arrives as a lifecycle event. */
+  #delivered = false;
   #counters = { sent: 0, dropped: 0, invalidText: 0, heartbeats: 0, bytes: 0, peakQueuedBytes: 0 };
 
   constructor(source: SSESource<M>, options: SSEOptions<M>) {
@@ -272,6 +280,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     const subscription = await this.#source;
     if (subscription === undefined || this.#closeReason !== undefined) return;
     this.#removeLifecycle ??= subscription.onEvent(this.#onLifecycle);
+    if (subscription.deliverTo?.((message) => this.#offerMessage(message)) === true) {
+      this.#delivered = true;
+      return;
+    }
     const iterator = subscription[Symbol.asyncIterator]();
     try {
       while (this.#closeReason === undefined) {
@@ -301,8 +313,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
         this.#flush();
         return;
       case "end":
-        // Without an error the iterator finishes too and `#run` ends the stream after the last message.
+        // Without an error the iterator finishes too and `#run` ends the stream after the last message;
+        // with deliverTo there is no iterator, and every message came before this event.
         if (event.error) this.#finish("error", event.error);
+        else if (this.#delivered) this.#finish("ended");
         return;
     }
   };

@@ -3,7 +3,7 @@
 // (ids, event names, encodings, heartbeat, lifecycle events, teardown, the slow-client queue) exactly
 // and fast. The real client + real servers are in tests/sse/fanout.test.ts and slow_client.test.ts.
 import { assert, sleep, test, waitFor } from "../shim.ts";
-import { openSSE, sse, type SSEStats } from "../../src/sse.ts";
+import { openSSE, sse, type SSELifecycleEvent, type SSEMessage, type SSEStats, type SSESubscription } from "../../src/sse.ts";
 import { OverflowError } from "../../src/errors.ts";
 import { EventStreamParser, FakeSubscription, message, readEvents } from "./helpers.ts";
 
@@ -336,4 +336,74 @@ test("sse stream: close() writes events still held by coalesceMs at once, and st
   assert.equal((await reader.read()).done, true, "the body ends after the held events");
   assert.ok(performance.now() - startedAt < 5_000, "not held until the 60 s timer");
   assert.equal((await stream.done).closeReason, "closed");
+});
+
+/** A subscription with deliverTo (as pushwire's has): messages are pushed, never pulled. */
+class PushingSubscription implements SSESubscription {
+  unsubscribeCalls = 0;
+  iteratorUsed = false;
+  #listener: ((message: SSEMessage) => void) | undefined;
+  #buffered: SSEMessage[] = [];
+  #listeners = new Set<(event: SSELifecycleEvent) => void>();
+
+  push(...messages: SSEMessage[]): void {
+    for (const item of messages) {
+      if (this.#listener) this.#listener(item);
+      else this.#buffered.push(item);
+    }
+  }
+
+  deliverTo(listener: (message: SSEMessage) => void): boolean {
+    this.#listener = listener;
+    for (const item of this.#buffered.splice(0)) listener(item);
+    return true;
+  }
+
+  end(error?: Error): void {
+    for (const listener of [...this.#listeners]) listener({ type: "end", at: Date.now(), error });
+  }
+
+  onEvent(listener: (event: SSELifecycleEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  unsubscribe(): Promise<void> {
+    this.unsubscribeCalls++;
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<SSEMessage> {
+    this.iteratorUsed = true;
+    return { next: () => new Promise<IteratorResult<SSEMessage>>(() => {}) };
+  }
+}
+
+test("sse stream: a subscription with deliverTo is read through it, and its end event ends the stream", async () => {
+  const subscription = new PushingSubscription();
+  subscription.push(message("c", "before"));
+  const stream = openSSE(subscription, { heartbeatMs: 0 });
+  const view = reading(stream.response);
+  subscription.push(message("c", "after 1"), message("c", "after 2"));
+  assert.ok(await view.events(3));
+  assert.deepEqual(view.parser.events.map((event) => [event.data, event.lastEventId]), [
+    ["before", "1"],
+    ["after 1", "2"],
+    ["after 2", "3"],
+  ]);
+  assert.equal(subscription.iteratorUsed, false, "no iterator, no promise per message");
+  subscription.end();
+  assert.equal((await view.reader.read()).done, true, "the end event ends the body");
+  const stats = await stream.done;
+  assert.equal(stats.closeReason, "ended");
+  assert.equal(stats.sent, 3);
+  assert.equal(subscription.unsubscribeCalls, 1);
+
+  const failing = new PushingSubscription();
+  const failed = openSSE(failing, { heartbeatMs: 0 });
+  const reader = failed.response.body!.getReader();
+  await reader.read(); // the opening comment
+  failing.end(new Error("lost for good"));
+  await assert.rejects(reader.read(), /lost for good/);
+  assert.equal((await failed.done).closeReason, "error");
 });

@@ -252,3 +252,47 @@ test(`subscription: the buffer keeps order across wrap-around and growth (${runt
   assert.deepEqual(await drainText(target), expected);
   assert.equal(target.stats().dropped, 0);
 });
+
+test(`subscription: deliverTo hands over the buffer first, then every message, and releases a pause (${runtime})`, () => {
+  const owner = new RecordingOwner();
+  const target = subscription(owner, ["c"], { bufferSize: 4, overflow: "pause" });
+  for (let i = 0; i < 5; i++) target.deliver(message("c", String(i)));
+  assert.ok(owner.paused.has(target));
+  const seen: string[] = [];
+  assert.equal(target.deliverTo((m) => seen.push(m.text())), true);
+  assert.deepEqual(seen, ["0", "1", "2", "3", "4"], "the buffered messages, in order");
+  assert.ok(!owner.paused.has(target), "an empty buffer releases the pause");
+  target.deliver(message("c", "5"));
+  assert.deepEqual(seen.at(-1), "5", "later messages go straight to the listener");
+  assert.equal(target.queueDepth, 0);
+  assert.equal(target.stats().delivered, 6);
+  assert.equal(target.deliverTo(() => {}), false, "a second listener is refused");
+});
+
+test(`subscription: deliverTo is refused with an onMessage, a waiting next() or after the end (${runtime})`, async () => {
+  const owner = new RecordingOwner();
+  const withCallback = subscription(owner, ["c"], { onMessage: () => {} });
+  assert.equal(withCallback.deliverTo(() => {}), false);
+  const waiting = subscription(owner, ["c"]);
+  const pending = waiting[Symbol.asyncIterator]().next();
+  assert.equal(waiting.deliverTo(() => {}), false);
+  waiting.deliver(message("c", "to the iterator"));
+  assert.equal((await pending).value?.text(), "to the iterator");
+  const ended = subscription(owner, ["c"]);
+  await ended.unsubscribe();
+  assert.equal(ended.deliverTo(() => {}), false);
+});
+
+test(`subscription: deliverTo during a close drain delivers the rest and then ends (${runtime})`, () => {
+  const owner = new RecordingOwner();
+  const target = subscription(owner, ["c"]);
+  const events: string[] = [];
+  target.onEvent((event) => events.push(event.type));
+  target.deliver(message("c", "a"));
+  target.beginDrain();
+  const seen: string[] = [];
+  assert.equal(target.deliverTo((m) => seen.push(m.text())), true);
+  assert.deepEqual(seen, ["a"]);
+  assert.equal(target.closed, true);
+  assert.deepEqual(events, ["end"]);
+});
