@@ -4,9 +4,17 @@
 // rare, so they are never dropped: trimming moves them to a side list that is written first.
 
 export interface QueuedEvent {
+  /** The encoded event; with `id`, without its id line (and then shared by every stream: read-only). */
   bytes: Uint8Array;
   /** A control event: survives drop-oldest (moved to the front list instead of being dropped). */
   control: boolean;
+  /** This stream's event id, written as an `id:` line in front of `bytes` (ASCII digits). */
+  id?: string;
+}
+
+/** Bytes the event takes on the wire: `bytes`, plus "id: <id>\n" when it has an id. */
+export function eventSize(event: QueuedEvent): number {
+  return event.id === undefined ? event.bytes.byteLength : event.bytes.byteLength + event.id.length + 5;
 }
 
 /** Control events kept aside while trimming; more than this means something is flapping: oldest go. */
@@ -40,7 +48,7 @@ export class EventQueue {
 
   push(event: QueuedEvent): void {
     this.#entries.push(event);
-    this.#bytes += event.bytes.byteLength;
+    this.#bytes += eventSize(event);
   }
 
   /** Whether the next event comes from the front list (control events salvaged by trim()). */
@@ -54,7 +62,7 @@ export class EventQueue {
     const event = this.#entries[this.#head];
     this.#entries[this.#head] = undefined as unknown as QueuedEvent;
     this.#head++;
-    this.#bytes -= event.bytes.byteLength;
+    this.#bytes -= eventSize(event);
     // Compact once the consumed prefix dominates, so shift stays O(1) amortized.
     if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
       this.#entries = this.#entries.slice(this.#head);
@@ -70,7 +78,7 @@ export class EventQueue {
       const event = this.#entries[this.#head];
       this.#entries[this.#head] = undefined as unknown as QueuedEvent;
       this.#head++;
-      this.#bytes -= event.bytes.byteLength;
+      this.#bytes -= eventSize(event);
       if (event.control) {
         this.#front.push(event);
         if (this.#front.length > maxFrontEvents) this.#front.shift();

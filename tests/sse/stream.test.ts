@@ -407,3 +407,46 @@ test("sse stream: a subscription with deliverTo is read through it, and its end 
   await assert.rejects(reader.read(), /lost for good/);
   assert.equal((await failed.done).closeReason, "error");
 });
+
+test("sse stream: streams share a message's encoding but keep their own ids; other options encode their own", async () => {
+  const shared = [message("room", "one"), message("room", "two\nlines"), message("room", new Uint8Array([0xff, 0x61]))];
+  const plain = new FakeSubscription("room");
+  const resumed = new FakeSubscription("room");
+  const named = new FakeSubscription("room");
+  const closing = new FakeSubscription("room");
+  const plainStream = openSSE(plain, { heartbeatMs: 0 });
+  const resumedStream = openSSE(resumed, { heartbeatMs: 0, lastEventId: "41" });
+  const namedStream = openSSE(named, { heartbeatMs: 0, event: "channel" });
+  const closingStream = openSSE(closing, { heartbeatMs: 0, invalidText: "close" });
+  for (const subscription of [plain, resumed, named, closing]) subscription.push(...shared);
+
+  const plainView = reading(plainStream.response);
+  const resumedView = reading(resumedStream.response);
+  const namedView = reading(namedStream.response);
+  assert.ok(await plainView.events(3));
+  assert.ok(await resumedView.events(3));
+  assert.ok(await namedView.events(3));
+  const invalid = JSON.stringify({ channel: "room", base64: "/2E=" });
+  assert.deepEqual(plainView.parser.events, [
+    { type: "message", data: "one", lastEventId: "1" },
+    { type: "message", data: "two\nlines", lastEventId: "2" },
+    { type: "invalid-utf8", data: invalid, lastEventId: "3" },
+  ]);
+  assert.deepEqual(resumedView.parser.events.map((event) => [event.data, event.lastEventId]), [
+    ["one", "42"],
+    ["two\nlines", "43"],
+    [invalid, "44"],
+  ]);
+  assert.deepEqual(namedView.parser.events.map((event) => event.type), ["room", "room", "invalid-utf8"]);
+
+  // invalidText "close" on the same (shared) message: this stream alone ends with the error.
+  const closingReader = closingStream.response.body!.getReader();
+  await assert.rejects(async () => {
+    for (;;) if ((await closingReader.read()).done) return;
+  }, /not valid UTF-8/);
+  const closingStats = await closingStream.done;
+  assert.equal(closingStats.closeReason, "error");
+  assert.equal(closingStats.invalidText, 1);
+  assert.equal(plainStream.stats().invalidText, 1);
+  for (const view of [plainView, resumedView, namedView]) await view.reader.cancel();
+});
