@@ -6,8 +6,9 @@
 // slow client stays under `maxQueuedBytes` + `highWaterMarkBytes`.
 //
 // Flow: the subscription is read eagerly (so its own buffer never backs up into the shared socket
-// reader: through `deliverTo` when it has it, one call per message, else its iterator), each message is encoded at once into bytes, put in this stream's bounded EventQueue, and
-// moved into the ReadableStream only while the stream wants more (`desiredSize > 0`, counted in
+// reader: through `deliverTo` when it has it, one call per message, else its iterator), each message
+// is encoded at once into bytes (once for all streams alike, see SharedEvent), put in this stream's
+// bounded EventQueue, and moved into the ReadableStream only while the stream wants more (`desiredSize > 0`, counted in
 // bytes). The HTTP server pulls as the socket drains; when it stops pulling the queue fills and the
 // `slowClient` policy applies to this stream alone.
 //
@@ -197,16 +198,6 @@ function writeIdLine(out: Uint8Array, offset: number, id: string): number {
   return offset;
 }
 
-function invalidTextError(message: SSEMessage): TypeError {
-  return new TypeError(`sse: payload on ${JSON.stringify(message.channel)} is not valid UTF-8 (invalidText: "close")`);
-}
-
-/** The `invalid-utf8` event: the channel and the exact payload in base64. */
-function encodeInvalidText(message: SSEMessage, id?: string): string {
-  const data = JSON.stringify({ channel: message.channel, base64: toBase64(message.data) });
-  return encodeEvent({ event: "invalid-utf8", id, data });
-}
-
 function positiveInteger(name: string, value: number | undefined, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
@@ -365,56 +356,61 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #offerMessage(message: M): void {
     const id = String(this.#nextId++);
     const key = this.#shareKey;
-    if (key === undefined) {
-      let text: string;
-      try {
-        text = this.#encodeMessage(message, id);
-      } catch (error) {
-        this.#finish("error", error);
-        return;
+    let encoded: { bytes: Uint8Array; invalid: boolean };
+    try {
+      if (key === undefined) {
+        encoded = this.#encodeOwn(message, id);
+      } else {
+        let shared = sharedEvents.get(message);
+        if (shared === undefined || shared.key !== key) {
+          const { text, invalid } = this.#encodeText(message, undefined);
+          shared = { key, bytes: encoder.encode(text), invalid };
+          sharedEvents.set(message, shared);
+        }
+        encoded = shared;
       }
-      this.#offer({ bytes: encoder.encode(text), control: false });
+    } catch (error) {
+      this.#finish("error", error);
       return;
     }
-    let shared = sharedEvents.get(message);
-    if (shared === undefined || shared.key !== key) {
-      shared = this.#encodeShared(message, key);
-      sharedEvents.set(message, shared);
-    }
-    if (shared.invalid) {
+    if (encoded.invalid) {
       this.#counters.invalidText++;
       if (this.#options.invalidText === "close") {
-        this.#finish("error", invalidTextError(message));
+        this.#finish("error", new TypeError(
+          `sse: payload on ${JSON.stringify(message.channel)} is not valid UTF-8 (invalidText: "close")`,
+        ));
         return;
       }
     }
-    this.#offer({ bytes: shared.bytes, control: false, id });
+    // A shared event has no id line: this stream's goes in front of it when the chunk is built.
+    this.#offer({ bytes: encoded.bytes, control: false, id: key === undefined ? undefined : id });
   }
 
-  /** The event of `message` without an id line, as every stream with this `key` writes it. */
-  #encodeShared(message: M, key: string): SharedEvent {
+  /** This stream's own encoding of `message`, id included: `serialize`, or an `event` function. */
+  #encodeOwn(message: M, id: string): { bytes: Uint8Array; invalid: boolean } {
+    const serialize = this.#options.serialize;
+    if (serialize) {
+      const out = serialize(message);
+      const text = encodeEvent({ event: out.event, data: out.data, id: out.id ?? id });
+      return { bytes: encoder.encode(text), invalid: false };
+    }
+    const { text, invalid } = this.#encodeText(message, id);
+    return { bytes: encoder.encode(text), invalid };
+  }
+
+  /**
+   * The event for `message` with the `event`/`encoding` options, with an `id:` line when `id` is given.
+   * `invalid`: text mode met a payload that is not UTF-8, and the text is the `invalid-utf8` event.
+   */
+  #encodeText(message: M, id: string | undefined): { text: string; invalid: boolean } {
     const event = this.#eventName(message);
     if (this.#options.encoding === "base64") {
-      return { key, bytes: encoder.encode(encodeEvent({ event, data: toBase64(message.data) })), invalid: false };
+      return { text: encodeEvent({ event, id, data: toBase64(message.data) }), invalid: false };
     }
     const text = decodeUtf8Strict(message.data);
-    if (text !== undefined) return { key, bytes: encoder.encode(encodeEvent({ event, data: text })), invalid: false };
-    return { key, bytes: encoder.encode(encodeInvalidText(message)), invalid: true };
-  }
-
-  #encodeMessage(message: M, id: string): string {
-    const options = this.#options;
-    if (options.serialize) {
-      const out = options.serialize(message);
-      return encodeEvent({ event: out.event, data: out.data, id: out.id ?? id });
-    }
-    const event = this.#eventName(message);
-    if (options.encoding === "base64") return encodeEvent({ event, id, data: toBase64(message.data) });
-    const text = decodeUtf8Strict(message.data);
-    if (text !== undefined) return encodeEvent({ event, id, data: text });
-    this.#counters.invalidText++;
-    if (options.invalidText === "close") throw invalidTextError(message);
-    return encodeInvalidText(message, id);
+    if (text !== undefined) return { text: encodeEvent({ event, id, data: text }), invalid: false };
+    const data = JSON.stringify({ channel: message.channel, base64: toBase64(message.data) });
+    return { text: encodeEvent({ event: "invalid-utf8", id, data }), invalid: true };
   }
 
   #eventName(message: M): string | undefined {
