@@ -91,10 +91,11 @@ export interface SSEOptions<M extends SSEMessage = SSEMessage> {
   /** Bytes the ReadableStream itself may hold before we stop enqueueing (default 64 KiB). */
   highWaterMarkBytes?: number;
   /**
-   * Hold events for up to this many ms and write them as one chunk (default 0: each event is written
-   * as it comes). Every chunk is a write on the client's socket, and at a high rate that write is
-   * most of the cost of a stream; e.g. 10 ms turns a 1,000 msgs/s channel into ≤ 100 writes/s per
-   * client, for ≤ 10 ms more latency (bench/README.md, SSE fan-out).
+   * Hold events for up to this many ms and write them as one chunk (default 0: an event goes out at
+   * once when the stream is idle, and events that come while a chunk is still being written go out
+   * together after it). Every chunk is a socket write, ~10 µs of server CPU; when events come one at
+   * a time, holding them trades latency for CPU: 1,000 browsers on a 100 msgs/s channel took ~1 core
+   * of the server, ~0.3 (Bun) / ~0.5 (Deno) with `coalesceMs: 50` (bench/README.md, SSE fan-out).
    */
   coalesceMs?: number;
   /** Events this stream may queue for a slow client (default 1024). */
@@ -229,6 +230,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #pendingDropped = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   readonly #coalesceMs: number;
+  readonly #highWaterMark: number;
   /** Pending coalesced write (coalesceMs > 0): the events queued since the last flush go out with it. */
   #coalesceTimer: ReturnType<typeof setTimeout> | undefined;
   #removeLifecycle: (() => void) | undefined;
@@ -248,6 +250,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
       ? undefined
       : `${options.event ?? ""}|${options.encoding ?? "text"}`;
     const highWaterMark = positiveInteger("highWaterMarkBytes", options.highWaterMarkBytes, defaults.highWaterMarkBytes);
+    this.#highWaterMark = highWaterMark;
     this.#queue = new EventQueue(
       positiveInteger("maxQueuedEvents", options.maxQueuedEvents, defaults.maxQueuedEvents),
       positiveInteger("maxQueuedBytes", options.maxQueuedBytes, defaults.maxQueuedBytes),
@@ -340,9 +343,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
         this.#offerControl("reconnected", { at: event.at, downtimeMs: event.downtimeMs });
         return;
       case "dropped":
-        this.#pendingDropped += event.count;
+        // Dropped by the subscription's own buffer: the gap is here, after what this stream queued
+        // so far (its own drops, by trim(), are reported where they happen: at the head).
         this.#counters.dropped += event.count;
-        this.#flush();
+        this.#offerControl("dropped", { count: event.count, total: this.#counters.dropped });
         return;
       case "end":
         // Without an error the iterator finishes too and `#run` ends the stream after the last message;
@@ -428,8 +432,9 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #offer(event: QueuedEvent): void {
     if (this.#closeReason !== undefined) return;
     this.#queue.push(event);
-    if (this.#coalesceMs === 0) this.#flush();
-    else this.#coalesceTimer ??= setTimeout(this.#flushCoalesced, this.#coalesceMs);
+    if (this.#coalesceMs === 0) {
+      if (this.#bodyIdle() || this.#queue.overBatch) this.#flush();
+    } else this.#coalesceTimer ??= setTimeout(this.#flushCoalesced, this.#coalesceMs);
     if (this.#queue.overLimit) {
       if (this.#slowClient === "close") {
         const error = new OverflowError(
@@ -444,6 +449,17 @@ class EventStream<M extends SSEMessage> implements SSEStream {
       this.#counters.dropped += dropped;
     }
     if (this.#queue.bytes > this.#counters.peakQueuedBytes) this.#counters.peakQueuedBytes = this.#queue.bytes;
+  }
+
+  /**
+   * Nothing is waiting in the body for the HTTP server to write. Without coalescing an event goes out
+   * at once only then; while the server still has a chunk to write, events wait here and go out
+   * together at its next pull() (or once a quarter of the queue's limits is reached), one write for
+   * many. Deno writes every chunk separately: 1,000 streams at 1,000 msgs/s went from ~0.1 M to
+   * ~0.98 M events/s delivered (bench/README.md).
+   */
+  #bodyIdle(): boolean {
+    return (this.#controller.desiredSize ?? 0) >= this.#highWaterMark;
   }
 
   #flushCoalesced = (): void => {

@@ -46,6 +46,11 @@ export class EventQueue {
     return this.length > this.maxEvents || this.#bytes > this.maxBytes;
   }
 
+  /** A quarter of either limit is waiting: enough to write as one batch now rather than wait longer. */
+  get overBatch(): boolean {
+    return this.length * 4 >= this.maxEvents || this.#bytes * 4 >= this.maxBytes;
+  }
+
   push(event: QueuedEvent): void {
     this.#entries.push(event);
     this.#bytes += eventSize(event);

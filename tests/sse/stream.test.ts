@@ -142,7 +142,7 @@ test("sse stream: lifecycle events become disconnected / reconnected / dropped e
   const stream = openSSE(subscription, { heartbeatMs: 0 });
   const view = reading(stream.response);
   subscription.push(message("life", "m1"));
-  await waitFor(() => stream.stats().sent === 1, "m1 sent");
+  assert.ok(await view.events(1), "m1 first");
   subscription.emit({ type: "disconnected", at: 1000, error: new Error("socket closed") });
   subscription.emit({ type: "reconnected", at: 1500, downtimeMs: 500 });
   subscription.emit({ type: "dropped", at: 1600, count: 4 });
@@ -298,7 +298,7 @@ async function chunksFor(reader: ReadableStreamDefaultReader<Uint8Array>, count:
   return { data: parser.events.map((event) => event.data), chunks };
 }
 
-test("sse stream: coalesceMs holds a burst and writes it as one chunk; 0 writes every event at once", async () => {
+test("sse stream: coalesceMs holds a burst and writes it as one chunk; 0 writes at once into an idle body", async () => {
   const sent = Array.from({ length: 20 }, (_, index) => `m${index}`);
   for (const coalesceMs of [0, 40]) {
     const subscription = new FakeSubscription("c");
@@ -311,7 +311,7 @@ test("sse stream: coalesceMs holds a burst and writes it as one chunk; 0 writes 
     const waitedMs = performance.now() - startedAt;
     assert.deepEqual(data, sent, `coalesceMs ${coalesceMs}: every event, in order`);
     if (coalesceMs === 0) {
-      assert.equal(chunks, sent.length, "without coalescing each event is its own chunk");
+      assert.equal(chunks, sent.length, "a reader always waiting gets every event at once, each its own chunk");
     } else {
       assert.equal(chunks, 1, "the burst went out as one chunk");
       assert.ok(waitedMs >= coalesceMs * 0.75, `held for about coalesceMs (waited ${waitedMs.toFixed(1)} ms)`);
@@ -449,4 +449,39 @@ test("sse stream: streams share a message's encoding but keep their own ids; oth
   assert.equal(closingStats.invalidText, 1);
   assert.equal(plainStream.stats().invalidText, 1);
   for (const view of [plainView, resumedView, namedView]) await view.reader.cancel();
+});
+
+test("sse stream: without coalescing, an event for a waiting reader is written at once, each in its own chunk", async () => {
+  const subscription = new FakeSubscription("c");
+  const stream = openSSE(subscription, { heartbeatMs: 0 });
+  const reader = stream.response.body!.getReader();
+  await reader.read(); // the opening comment
+  const parser = new EventStreamParser();
+  for (const payload of ["a", "b", "c"]) {
+    const pending = reader.read(); // the body is idle and a read waits, as when the socket is drained
+    subscription.push(message("c", payload));
+    const { value } = await pending;
+    parser.feed(value!);
+    assert.equal(parser.events.at(-1)?.data, payload, "this event alone, without waiting for another");
+  }
+  assert.equal(stream.stats().queuedEvents, 0);
+  stream.close();
+  assert.equal((await reader.read()).done, true);
+  assert.equal((await stream.done).sent, 3);
+});
+
+test("sse stream: without coalescing, events that come while a chunk is still unread go out together at the next read", async () => {
+  const subscription = new FakeSubscription("c");
+  const stream = openSSE(subscription, { heartbeatMs: 0 });
+  const reader = stream.response.body!.getReader();
+  await reader.read(); // the opening comment; nothing is read after it until all five are offered
+  subscription.push(...["m0", "m1", "m2", "m3", "m4"].map((payload) => message("c", payload)));
+  await waitFor(() => stream.stats().sent === 1 && stream.stats().queuedEvents === 4, "m0 in the body, four waiting");
+  const parser = new EventStreamParser();
+  parser.feed((await reader.read()).value!);
+  assert.deepEqual(parser.events.map((event) => event.data), ["m0"], "the first went into the idle body alone");
+  parser.feed((await reader.read()).value!);
+  assert.deepEqual(parser.events.map((event) => event.data), ["m0", "m1", "m2", "m3", "m4"], "the other four in one chunk");
+  stream.close();
+  assert.equal((await reader.read()).done, true);
 });
