@@ -7,10 +7,12 @@
 //
 // Flow: the subscription is read eagerly (so its own buffer never backs up into the shared socket
 // reader: through `deliverTo` when it has it, one call per message, else its iterator), each message
-// is encoded at once into bytes (once for all streams alike, see SharedEvent), put in this stream's
-// bounded EventQueue, and moved into the ReadableStream only while the stream wants more (`desiredSize > 0`, counted in
-// bytes). The HTTP server pulls as the socket drains; when it stops pulling the queue fills and the
-// `slowClient` policy applies to this stream alone.
+// is encoded at once into bytes (once for all streams alike, see SharedEvent) and put in this
+// stream's bounded EventQueue. From there events move into the ReadableStream as one chunk: at once
+// when the body is idle, else at the HTTP server's next pull (or after `coalesceMs`), and only while
+// the stream wants more (`desiredSize > 0`, counted in bytes). The HTTP server pulls as the socket
+// drains; when it stops pulling the queue fills and the `slowClient` policy applies to this stream
+// alone.
 //
 // Events the browser receives (all names are listenable with `addEventListener`):
 //   <message>     id: <n>, optional event: (option `event`), data: the payload (text or base64)
