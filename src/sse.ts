@@ -434,9 +434,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #offer(event: QueuedEvent): void {
     if (this.#closeReason !== undefined) return;
     this.#queue.push(event);
-    if (this.#coalesceMs === 0) {
-      if (this.#bodyIdle() || this.#queue.overBatch) this.#flush();
-    } else this.#coalesceTimer ??= setTimeout(this.#flushCoalesced, this.#coalesceMs);
+    // A quarter of the queue's limits waiting goes out now in either mode: holding more would drop
+    // events of a burst that a fast client could take.
+    if (this.#queue.overBatch || (this.#coalesceMs === 0 && this.#bodyIdle())) this.#flush();
+    else if (this.#coalesceMs > 0) this.#coalesceTimer ??= setTimeout(this.#flushCoalesced, this.#coalesceMs);
     if (this.#queue.overLimit) {
       if (this.#slowClient === "close") {
         const error = new OverflowError(

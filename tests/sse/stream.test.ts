@@ -485,3 +485,17 @@ test("sse stream: without coalescing, events that come while a chunk is still un
   stream.close();
   assert.equal((await reader.read()).done, true);
 });
+
+test("sse stream: with coalesceMs, a burst bigger than the queue limits still reaches a reading client whole", async () => {
+  const subscription = new FakeSubscription("c");
+  const stream = openSSE(subscription, { heartbeatMs: 0, coalesceMs: 60_000, maxQueuedEvents: 8 });
+  const reader = stream.response.body!.getReader();
+  await reader.read(); // the opening comment
+  const sent = Array.from({ length: 40 }, (_, index) => `m${index}`);
+  subscription.push(...sent.map((payload) => message("c", payload)));
+  const { data } = await chunksFor(reader, sent.length);
+  assert.deepEqual(data, sent, "nothing dropped, without waiting for the 60 s timer");
+  assert.equal(stream.stats().dropped, 0);
+  stream.close();
+  assert.equal((await reader.read()).done, true);
+});
