@@ -137,7 +137,7 @@ const pushwirePresent = existsSync(join(root, "mod.ts"));
 if (!pushwirePresent) console.error("NOTE: mod.ts not found: pushwire runs skipped, peers only");
 
 /**
- * Floors (socket-floor) count fixed-length frames: they run on the replay server and on redis-server
+ * Floors (socket-floor, socket-views) count fixed-length frames: they run on the replay server and on redis-server
  * (one channel, one payload size, so every frame is the same length there too), not in latency runs.
  */
 function librariesOf(runtime: Runtime, withFloors = false): LibraryName[] {

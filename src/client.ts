@@ -130,6 +130,7 @@ export class Client implements AsyncDisposable {
   #openSubscriber(): Promise<Connection> {
     return Connection.open(this.#settings, "subscriber", this.#createParser, {
       onPush: (frame) => this.#onPush(frame),
+      onMessage: (frame) => this.#onMessage(frame),
       onLost: (error) => this.#onSubscriberLost(error),
     });
   }
@@ -300,12 +301,13 @@ export class Client implements AsyncDisposable {
     if (this.#drained !== undefined && this.#subscriptions.size === 0) this.#drained();
   }
 
+  /** A published message (the connection tells these apart): counted and routed to the subscriptions. */
+  #onMessage(frame: Frame): void {
+    this.#counters.received++;
+    this.#router.route(frame);
+  }
+
   #onPush(frame: Frame): void {
-    if (frame.kind === "message" || frame.kind === "pmessage" || frame.kind === "smessage") {
-      this.#counters.received++;
-      this.#router.route(frame);
-      return;
-    }
     const unsubscribed = serverUnsubscribeTypes[frame.kind];
     if (unsubscribed !== undefined) {
       // Not the answer to our own UNSUBSCRIBE (those are consumed by the command pipeline): the
@@ -414,6 +416,7 @@ export class Client implements AsyncDisposable {
   #commandConnection(): Promise<Connection> {
     this.#commands ??= Connection.open(this.#settings, "commands", this.#createParser, {
       onPush: () => {},
+      onMessage: () => {},
       onLost: () => {
         const lost = this.#commands;
         this.#commands = undefined; // the next command opens a fresh one

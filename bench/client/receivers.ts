@@ -6,17 +6,27 @@
 // Libraries: pushwire (callback form), pushwire-iterator (`for await`), ioredis (messageBuffer event),
 // node-redis (subscribe(channel, listener, bufferMode = true)), bun-redis (Bun's built-in RedisClient,
 // strings only: it has no buffer mode). Peers are imported lazily so a missing one fails only its run.
-// Plus a floor that is not a library: socket-floor, pushwire's own transport with no parsing at all
+// Plus two floors that are not libraries: socket-floor, pushwire's own transport with no parsing at all
 // (it counts bytes and calls the listener once per whole frame length): what receiving the bytes into
-// JavaScript costs on this runtime, the part of every JS-socket client's cost no parser can remove.
+// JavaScript costs on this runtime, the part of every JS-socket client's cost no parser can remove; and
+// socket-views, the same plus one payload array per message (a view of the chunk where the payload
+// is, made the cheapest way measured on the runtime), still with no parsing: a bound on any client
+// that hands the listener its own Uint8Array per message (see bench/README.md, "Bounds").
 
 import process from "node:process";
 
-export type LibraryName = "pushwire" | "pushwire-iterator" | "ioredis" | "node-redis" | "bun-redis" | "socket-floor";
+export type LibraryName =
+  | "pushwire"
+  | "pushwire-iterator"
+  | "ioredis"
+  | "node-redis"
+  | "bun-redis"
+  | "socket-floor"
+  | "socket-views";
 export const PUSHWIRE_LIBRARIES: readonly LibraryName[] = ["pushwire", "pushwire-iterator"];
 export const PEER_LIBRARIES: readonly LibraryName[] = ["ioredis", "node-redis", "bun-redis"];
 /** Not compared as a peer: a floor (fixed-length frames: replay server and redis-server runs). */
-export const FLOOR_LIBRARIES: readonly LibraryName[] = ["socket-floor"];
+export const FLOOR_LIBRARIES: readonly LibraryName[] = ["socket-floor", "socket-views"];
 
 export function librariesFor(runtime: "bun" | "deno"): LibraryName[] {
   const all: LibraryName[] = [...PUSHWIRE_LIBRARIES, ...PEER_LIBRARIES, ...FLOOR_LIBRARIES];
@@ -54,7 +64,9 @@ export async function openReceiver(library: LibraryName, url: string, options: R
     case "bun-redis":
       return await openBunRedis(url, options);
     case "socket-floor":
-      return await openSocketFloor(url, options);
+      return await openSocketFloor(url, options, false);
+    case "socket-views":
+      return await openSocketFloor(url, options, true);
   }
 }
 
@@ -159,8 +171,26 @@ async function openBunRedis(url: string, options: ReceiverOptions): Promise<Rece
 
 // ---- socket floor (not a library) ---------------------------------------------------------------------
 
-async function openSocketFloor(url: string, options: ReceiverOptions): Promise<Receiver> {
-  if (options.protocol !== 3) throw new Error("socket-floor counts RESP3 push frames only");
+/**
+ * Payload views for socket-views, the cheapest way measured per runtime (2 M views of 256 B in 128 KiB
+ * chunks, ns each): Bun, a Buffer alias of the chunk then Buffer#subarray 33–36, against
+ * new Uint8Array(buffer, offset, length) 51, Uint8Array#subarray 52, slice 53; Deno,
+ * new Uint8Array(buffer, offset, length) 27.5, subarray 51.
+ */
+type ViewMaker = (chunk: Uint8Array) => (start: number, length: number) => Uint8Array;
+const makeViews: ViewMaker = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+  ? (chunk) => {
+    const alias = (globalThis as Any).Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    return (start, length) => alias.subarray(start, start + length);
+  }
+  : (chunk) => {
+    const buffer = chunk.buffer;
+    const offset = chunk.byteOffset;
+    return (start, length) => new Uint8Array(buffer, offset + start, length);
+  };
+
+async function openSocketFloor(url: string, options: ReceiverOptions, views: boolean): Promise<Receiver> {
+  if (options.protocol !== 3) throw new Error("socket floors count RESP3 push frames only");
   const { openTransport }: Any = await import("../../src/transport/transport.ts");
   const { port, hostname } = new URL(url);
   const encoder = new TextEncoder();
@@ -187,9 +217,23 @@ async function openSocketFloor(url: string, options: ReceiverOptions): Promise<R
         messageBytes += chunk.length;
       }
       const complete = Math.floor(messageBytes / frameLength);
+      if (!views) {
+        while (delivered < complete) {
+          delivered++;
+          onMessage(payload);
+        }
+        return;
+      }
+      // Message k's payload ends 2 bytes before its frame does; where that is in this chunk follows
+      // from how much of the stream the chunk ends at. A payload cut by the chunk's start is the
+      // rare one that gets its own array. The chunk is not kept (nothing reads a view afterwards):
+      // the row measures what making the views costs, not what keeping them valid would.
+      const view = makeViews(chunk);
+      const payloadBytes = options.payloadBytes;
       while (delivered < complete) {
         delivered++;
-        onMessage(payload);
+        const start = chunk.length - (messageBytes - (delivered * frameLength - 2 - payloadBytes));
+        onMessage(start >= 0 ? view(start, payloadBytes) : new Uint8Array(payloadBytes));
       }
     },
     onClose() {},

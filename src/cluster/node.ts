@@ -107,6 +107,7 @@ export class ClusterNodeConnection {
     if (this.failed) throw new ClosedError("this cluster node connection is closed");
     this.#control ??= Connection.open(resolveSettings(this.url, this.options), "commands", nativeParserFactory(), {
       onPush: () => {},
+      onMessage: () => {},
       onLost: () => {
         const lost = this.#control;
         this.#control = undefined; // the next command opens a fresh one

@@ -45,7 +45,9 @@ interface PendingCommand {
 }
 
 export interface ConnectionEvents {
-  /** A push the pipeline did not consume: messages, unsolicited (un)subscribe frames, pong, ... */
+  /** A published message (message, pmessage, smessage); called straight from the parser's sink. */
+  onMessage(frame: Frame): void;
+  /** A push the pipeline did not consume and not a message: unsolicited (un)subscribe frames, pong, ... */
   onPush(frame: Frame): void;
   /** The connection ended without close() being called (server gone, protocol error). */
   onLost(error: Error): void;
@@ -69,7 +71,18 @@ export class Connection {
   /** Why the connection was lost (open() fails with it when it happened during the handshake). */
   #lostError: Error | undefined;
   #events: ConnectionEvents;
-  #onFrame = (frame: Frame) => this.#route(frame);
+  /** events.onMessage, read once: the per-message path is one direct call. */
+  readonly #onMessage: (frame: Frame) => void;
+  /**
+   * The parser's sink. Published messages are most frames, and no command ever waits for one: they
+   * go straight to #onMessage, one call and one kind test less each than through #route and onPush
+   * (replay 256 B on Bun, 6 A/B pairs: +3.5 % msgs/s median, inside this VM's run-to-run noise).
+   */
+  #onFrame = (frame: Frame) => {
+    const kind = frame.kind;
+    if (kind === "message" || kind === "smessage" || kind === "pmessage") this.#onMessage(frame);
+    else this.#route(frame);
+  };
   /** The parser takes a chunk and drains it in one call (NativeParser.receive). */
   readonly #fused: boolean;
   #bytesReceived = 0;
@@ -80,6 +93,7 @@ export class Connection {
     this.#parser = parser;
     this.#fused = typeof parser.receive === "function";
     this.#events = events;
+    this.#onMessage = events.onMessage;
   }
 
   /** Opens the socket and runs the handshake within settings.connectTimeoutMs. */
@@ -227,13 +241,8 @@ export class Connection {
     return this.#parser.inputKept === true;
   }
 
+  /** Every frame but a published message (see #onFrame). */
   #route(frame: Frame): void {
-    const kind = frame.kind;
-    // Published messages are most frames, and no command ever waits for one.
-    if (kind === "message" || kind === "smessage" || kind === "pmessage") {
-      this.#events.onPush(frame);
-      return;
-    }
     const head = this.#pendingHead < this.#pending.length ? this.#pending[this.#pendingHead] : undefined;
     if (frame.kind === "reply" || (frame.kind === "pong" && head?.expect === "ping")) {
       if (head?.expect !== "reply" && head?.expect !== "ping") {
