@@ -434,6 +434,10 @@ pub const Parser = struct {
             if (self.fast_path_enabled) {
                 if (!self.appendFastMessages(headers, data, &result)) break;
                 if (result.message_count == message_count_max) break;
+                if (self.holdsCutMessage()) {
+                    result.stop = .nothing;
+                    break;
+                }
             }
             // The frame the fast path declined (or all of them, when it is off).
             const view_or_null = self.nextFrameView() catch |err| return keptOrError(result, err);
@@ -447,6 +451,24 @@ pub const Parser = struct {
         }
         if (result.message_count == 0 and result.status == .ok) result.status = .pending;
         return result;
+    }
+
+    /// True when all the input holds is the start of a message push cut by the end of the bytes
+    /// fed so far, and the general reader has not started on it: it must not, or the next
+    /// pw_feed_next_batch could not complete it with its missing bytes (readInPlace needs it
+    /// unscanned) and would buffer the whole chunk instead — and, the next cut frame being
+    /// scanned the same way, every chunk after it. Seen after any frame the fast path declines
+    /// (a subscribe confirmation sharing a chunk with messages): a fifth of a 256 B replay
+    /// stream went through the buffer, 3.0 M instead of 4.2 M msgs/s. Not reading it yet
+    /// changes no outcome: messageExtent declines whatever the general path would refuse as
+    /// soon as it sees it, so such a frame is still read (and refused) right away.
+    inline fn holdsCutMessage(self: *const Parser) bool {
+        const input = self.reader.unscannedInput() orelse return false;
+        if (input.len == 0) return false;
+        return switch (fast_path.messageExtent(input, self.limits, self.option_flags)) {
+            .declined => false,
+            .exactly, .at_least => |length| length > input.len,
+        };
     }
 
     /// Appends the run of message pushes at the front of the input that fast_path.zig reads,

@@ -545,3 +545,34 @@ test "a full batch leaves the rest of the bytes untaken and unbuffered; a messag
     try testing.expectEqual(@as(u32, 1), own.message_count);
     try testing.expectEqualStrings("newshello", data[0..9]);
 }
+
+test "after a frame the fast path declines, a frame cut by the chunk's end is still completed in place" {
+    // The general path reads the declined frame (a subscribe confirmation) and the messages after
+    // it from the input buffer; it must not start on the cut frame at the end, or the next chunk
+    // could not complete it in place and every chunk after would be buffered whole (measured: a
+    // fifth of a 256 B replay stream copied through the buffer once a confirmation shared a chunk).
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{ .in_place_min_bytes = 3 });
+    defer parser.destroy();
+    var headers: [8 * abi.batch_header_words]u32 = undefined;
+    var data: [256]u8 = undefined;
+    const confirmation = ">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n";
+    const stream = confirmation ++ message_news ++ message_alerts ++ message_news ++ message_alerts;
+    // Cut inside the third frame's payload.
+    const split = confirmation.len + message_news.len + message_alerts.len - 4;
+    var result = try parser.feedNextBatch(stream[0..split], &headers, &data);
+    try testing.expectEqual(@as(u32, 2), result.message_count);
+    try testing.expectEqual(@intFromEnum(abi.Kind.subscribe), headers[abi.batch_kind]);
+    try testing.expectEqual(core.BatchResult.Stop.nothing, result.stop);
+    try testing.expectEqual(@as(u64, message_alerts.len - 4), parser.counters().buffered_bytes);
+    // The cut frame takes only its missing bytes; the two after it are views of the chunk.
+    const second_chunk = stream[split..];
+    result = try parser.feedNextBatch(second_chunk, &headers, &data);
+    try testing.expectEqual(@as(u32, 3), result.message_count);
+    try testing.expectEqual(abi.flag_resp3_push, headers[abi.batch_flags]);
+    for (1..3) |index| {
+        try testing.expectEqual(abi.flag_resp3_push | abi.flag_payload_in_input, headers[index * abi.batch_header_words + abi.batch_flags]);
+    }
+    try testing.expectEqual(@as(u64, 0), parser.counters().buffered_bytes);
+    try testing.expectEqual(@as(u64, stream.len), parser.counters().total_bytes_fed);
+}
