@@ -6,7 +6,7 @@
 import { assert, runtime, test } from "../shim.ts";
 import type { Frame } from "../../src/frame.ts";
 import { loadLibrary } from "../../src/native/load.ts";
-import { bulk, bytes, parsePlain, plain, push, withParser } from "./resp.ts";
+import { bulk, bytes, integer, parsePlain, plain, push, withParser } from "./resp.ts";
 
 const inPlaceMinBytes = loadLibrary().batchStrategy.inPlaceMinBytes;
 
@@ -68,6 +68,33 @@ test(`receive: long payloads are views of the retained chunk; not retained, they
       assert.equal(parser.inputKept, expectViews > 0);
     });
   }
+});
+
+test(`receive: after a frame the fast path declines, later chunks are still read in place (${runtime})`, () => {
+  // A subscribe confirmation shares the first chunk with messages; every chunk cuts a message. The
+  // core once left each cut message half-read by its general reader, and from then on buffered
+  // every chunk whole: right frames, but copied (on Bun, no payload was a view of its chunk any more).
+  const stream = bytes(push(bulk("subscribe"), bulk("c0"), integer(1)), messages(40, () => 2048));
+  const expected = parsePlain(stream);
+  withParser({ retainedInput: true }, (parser) => {
+    const frames: Frame[] = [];
+    const chunks = chunksOf(stream, 9000);
+    const viewsPerChunk = chunks.map((chunk) => {
+      let views = 0;
+      parser.receive(chunk, (frame) => {
+        frames.push(frame);
+        if (frame.data.buffer === chunk.buffer) views++;
+      }, true);
+      return views;
+    });
+    assert.deepEqual(frames.map(plain), expected);
+    assert.equal(parser.stats().bufferedBytes, 0);
+    // Each later chunk holds at least three whole frames; at most one of them is read from the
+    // parser's buffer (the bytes taken to complete a cut frame whose length was not known yet).
+    const later = viewsPerChunk.slice(1, -1);
+    if (inPlaceMinBytes > 0) assert.ok(later.every((views) => views >= 2), `views per chunk: ${viewsPerChunk}`);
+    else assert.ok(viewsPerChunk.every((views) => views === 0), `views per chunk: ${viewsPerChunk}`);
+  });
 });
 
 test(`receive: a sink that throws while part of the chunk is untaken loses nothing (${runtime})`, () => {
