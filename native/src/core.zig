@@ -68,6 +68,8 @@ pub const Parser = struct {
     fast_frame_length: usize = 0,
     /// Tests and the fuzz loop turn the fast path off to compare it with the general path.
     fast_path_enabled: bool = true,
+    /// The last message push's header, for the next one that repeats it (fast_path.zig).
+    repeated_header: fast_path.RepeatedHeader = .{},
 
     pub fn create(allocator: Allocator, options: abi.Options) Error!*Parser {
         if (options.reserved != 0) return error.InvalidArgument;
@@ -108,11 +110,14 @@ pub const Parser = struct {
         self.fast_frame_length = 0;
         self.sticky_error = null;
         self.error_text.clear();
+        self.repeated_header.length = 0;
     }
 
     pub fn setFlags(self: *Parser, flags: u32) Error!void {
         if (flags & ~abi.options_known_mask != 0) return error.InvalidArgument;
         self.option_flags = flags;
+        // The header was judged under the old flags (they decide whether '*' arrays are read).
+        self.repeated_header.length = 0;
     }
 
     pub fn feed(self: *Parser, bytes: []const u8) Error!void {
@@ -200,6 +205,29 @@ pub const Parser = struct {
     inline fn internPattern(self: *Parser, view: push.View) u32 {
         if (view.kind != .pmessage) return 0;
         return self.interner.intern(self.allocator, view.pattern);
+    }
+
+    /// The interned ids of a view's names (0 = none), as a batch header carries them.
+    const NameIds = struct { channel: u32, pattern: u32 };
+
+    inline fn namesOf(self: *Parser, view: push.View) NameIds {
+        return .{ .channel = self.internChannel(view), .pattern = self.internPattern(view) };
+    }
+
+    /// fast_path.readMessage, with its names interned, through the repeated-header shortcut
+    /// when the frame starts with the last one's header (which is remembered otherwise).
+    inline fn readMessagePush(self: *Parser, bytes: []const u8, view: *push.View, ids: *NameIds) usize {
+        const repeated = &self.repeated_header;
+        const repeated_length = repeated.read(bytes, self.limits.max_bulk_length, view);
+        if (repeated_length != 0) {
+            ids.* = .{ .channel = repeated.channel_id, .pattern = repeated.pattern_id };
+            return repeated_length;
+        }
+        const length = fast_path.readMessage(bytes, self.limits, self.option_flags, view);
+        if (length == 0) return 0;
+        ids.* = self.namesOf(view.*);
+        repeated.remember(bytes, view.*, ids.channel, ids.pattern);
+        return length;
     }
 
     /// pw_next_message: one allocation holding the struct and its bytes.
@@ -374,9 +402,10 @@ pub const Parser = struct {
             var too_large_length: usize = 0;
             while (result.message_count < message_count_max) {
                 var view: push.View = undefined;
-                const length = fast_path.readMessage(rest[consumed..], self.limits, self.option_flags, &view);
+                var ids: NameIds = undefined;
+                const length = self.readMessagePush(rest[consumed..], &view, &ids);
                 if (length == 0) break;
-                if (!self.appendToBatchFrom(bytes, view, headers, data, result)) {
+                if (!self.appendToBatchFrom(bytes, view, ids, headers, data, result)) {
                     if (result.status == .buffer_too_small) too_large_length = length;
                     result.stop = .room;
                     break;
@@ -445,7 +474,7 @@ pub const Parser = struct {
                 result.stop = .nothing;
                 break;
             };
-            if (!self.appendToBatch(view, headers, data, &result)) break;
+            if (!self.appendToBatch(view, self.namesOf(view), headers, data, &result)) break;
             self.reader.consume(self.allocator);
             self.total_messages += 1;
         }
@@ -485,9 +514,10 @@ pub const Parser = struct {
         var has_room = true;
         while (result.message_count < message_count_max) {
             var view: push.View = undefined;
-            const length = fast_path.readMessage(input[consumed..], self.limits, self.option_flags, &view);
+            var ids: NameIds = undefined;
+            const length = self.readMessagePush(input[consumed..], &view, &ids);
             if (length == 0) break;
-            if (!self.appendToBatch(view, headers, data, result)) {
+            if (!self.appendToBatch(view, ids, headers, data, result)) {
                 has_room = false;
                 break;
             }
@@ -502,14 +532,14 @@ pub const Parser = struct {
 
     /// Writes one message, or returns false when its bytes do not fit (`result` then says
     /// buffer_too_small when it is the batch's first message). The caller consumes the frame.
-    inline fn appendToBatch(self: *Parser, view: push.View, headers: []u32, data: []u8, result: *BatchResult) bool {
-        return self.appendToBatchFrom(null, view, headers, data, result);
+    inline fn appendToBatch(self: *Parser, view: push.View, ids: NameIds, headers: []u32, data: []u8, result: *BatchResult) bool {
+        return self.appendToBatchFrom(null, view, ids, headers, data, result);
     }
 
     /// appendToBatch for a view of `input` (the caller's bytes, not the input buffer): with
     /// in_place_min_bytes set, a payload at least that long stays where it is (its offset in
     /// `input` goes in the header instead of the count, which is 0 for message kinds).
-    inline fn appendToBatchFrom(self: *Parser, input: ?[]const u8, view: push.View, headers: []u32, data: []u8, result: *BatchResult) bool {
+    inline fn appendToBatchFrom(self: *Parser, input: ?[]const u8, view: push.View, ids: NameIds, headers: []u32, data: []u8, result: *BatchResult) bool {
         assert(result.data_bytes <= data.len);
         const payload_in_place = input != null and self.in_place_min_bytes != 0 and
             view.payload.len >= self.in_place_min_bytes;
@@ -525,7 +555,7 @@ pub const Parser = struct {
         }
         const header_start = result.message_count * abi.batch_header_words;
         const header = headers[header_start..][0..abi.batch_header_words];
-        self.writeBatchMessage(view, header, data, result.data_bytes, payload_in_place);
+        writeBatchMessage(view, ids, header, data, result.data_bytes, payload_in_place);
         if (payload_in_place) {
             assert(view.count == 0);
             header[abi.batch_flags] |= abi.flag_payload_in_input;
@@ -536,11 +566,9 @@ pub const Parser = struct {
         return true;
     }
 
-    inline fn writeBatchMessage(self: *Parser, view: push.View, header: *[abi.batch_header_words]u32, data: []u8, offset: u32, payload_in_place: bool) void {
-        const channel_id = self.internChannel(view);
-        const pattern_id = self.internPattern(view);
-        const channel_id_word: u32 = if (channel_id > 0xFFFF) 0 else channel_id;
-        const pattern_id_word: u32 = if (pattern_id > 0xFFFF) 0 else pattern_id;
+    inline fn writeBatchMessage(view: push.View, ids: NameIds, header: *[abi.batch_header_words]u32, data: []u8, offset: u32, payload_in_place: bool) void {
+        const channel_id_word: u32 = if (ids.channel > 0xFFFF) 0 else ids.channel;
+        const pattern_id_word: u32 = if (ids.pattern > 0xFFFF) 0 else ids.pattern;
         header[abi.batch_kind] = @intFromEnum(view.kind);
         header[abi.batch_flags] = view.flags;
         header[abi.batch_count] = view.count;

@@ -576,3 +576,52 @@ test "after a frame the fast path declines, a frame cut by the chunk's end is st
     try testing.expectEqual(@as(u64, 0), parser.counters().buffered_bytes);
     try testing.expectEqual(@as(u64, stream.len), parser.counters().total_bytes_fed);
 }
+
+test "a repeated header is read like any other: same ids, same refusals, forgotten when the flags change" {
+    const allocator = testing.allocator;
+    var headers: [8 * abi.batch_header_words]u32 = undefined;
+    var data: [512]u8 = undefined;
+    // RESP2 arrays are messages only with PW_OPTION_RESP2_PUSH_ARRAYS: the header of the first is
+    // remembered, and must not make the same bytes a message once the flag is off.
+    const array_news = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n";
+    const parser = try core.Parser.create(allocator, .{ .flags = abi.option_resp2_push_arrays });
+    defer parser.destroy();
+    var result = try parser.feedNextBatch(array_news ++ array_news, &headers, &data);
+    try testing.expectEqual(@as(u32, 2), result.message_count);
+    try testing.expectEqual(headers[abi.batch_name_ids], headers[abi.batch_header_words + abi.batch_name_ids]);
+    try testing.expect(parser.repeated_header.length != 0);
+    try parser.setFlags(0);
+    result = try parser.feedNextBatch(array_news, &headers, &data);
+    try testing.expectEqual(@as(u32, 1), result.message_count);
+    try testing.expectEqual(@intFromEnum(abi.Kind.reply), headers[abi.batch_kind]);
+
+    // The same header before a payload bulk that is malformed: refused as the general path refuses it.
+    const bad_payload = ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhelloXY";
+    const stream = message_news ++ message_news ++ bad_payload;
+    var digests: [2]u64 = undefined;
+    for ([_]bool{ true, false }, 0..) |fast, index| {
+        const each = try core.Parser.create(allocator, .{});
+        defer each.destroy();
+        each.fast_path_enabled = fast;
+        var hasher = std.hash.Wyhash.init(0);
+        const outcome = each.feedNextBatch(stream, &headers, &data);
+        if (outcome) |kept| {
+            hasher.update(std.mem.sliceAsBytes(headers[0 .. kept.message_count * abi.batch_header_words]));
+            hasher.update(std.mem.asBytes(&kept.stop));
+        } else |err| hasher.update(@errorName(err));
+        const next = each.feedNextBatch(&.{}, &headers, &data);
+        if (next) |_| {} else |err| hasher.update(@errorName(err));
+        hasher.update(each.errorMessage());
+        digests[index] = hasher.final();
+    }
+    try testing.expectEqual(digests[1], digests[0]);
+
+    // A header longer than RepeatedHeader.length_max is not remembered; its frames still read.
+    const long_channel = "c" ** 120;
+    const long_message = ">3\r\n$7\r\nmessage\r\n$120\r\n" ++ long_channel ++ "\r\n$2\r\nhi\r\n";
+    const long_parser = try core.Parser.create(allocator, .{});
+    defer long_parser.destroy();
+    result = try long_parser.feedNextBatch(long_message ++ long_message, &headers, &data);
+    try testing.expectEqual(@as(u32, 2), result.message_count);
+    try testing.expectEqual(@as(u32, 0), long_parser.repeated_header.length);
+}
