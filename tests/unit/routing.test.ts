@@ -296,3 +296,64 @@ test(`subscription: deliverTo during a close drain delivers the rest and then en
   assert.equal(target.closed, true);
   assert.deepEqual(events, ["end"]);
 });
+
+test(`router: a lone subscription changing the set during its delivery is routed like a Set iteration (${runtime})`, () => {
+  // One member takes a path of its own (no loop); what it does to the set must come out the same
+  // as a for...of over a Set: members added during a delivery get the frame, a member deleted and
+  // added again gets it again.
+  const owner = new RecordingOwner();
+  const router = new Router();
+  const record = nameRecord("solo");
+  const seen: string[] = [];
+  let added: Subscription | undefined;
+  let readded = false;
+  const lone: Subscription = subscription(owner, ["solo"], {
+    onMessage: (m) => {
+      seen.push(`lone:${m.text()}`);
+      const members = router.get("subscribe", record)!.members;
+      if (m.text() === "1") {
+        added = subscription(owner, ["solo"], { onMessage: (n) => seen.push(`added:${n.text()}`) });
+        register(router, added);
+      } else if (m.text() === "2" && !readded) {
+        readded = true;
+        members.delete(lone);
+        members.add(lone);
+      } else if (m.text() === "4") {
+        throw new Error("callback bug");
+      }
+    },
+  });
+  register(router, lone);
+  assert.equal(router.route(message("solo", "1")), 2);
+  const members = router.get("subscribe", record)!.members;
+  assert.deepEqual([...members], [lone, added]);
+  members.delete(added!);
+  assert.equal(router.route(message("solo", "2")), 2);
+  assert.deepEqual([...members], [lone]);
+  assert.deepEqual(members.order, [lone], "holes closed");
+  for (const text of ["3", "4", "5"]) assert.equal(router.route(message("solo", text)), 1);
+  assert.equal(owner.counters.errors, 1, "a callback error is the subscription's: counted, not thrown");
+  assert.deepEqual(seen, ["lone:1", "added:1", "lone:2", "lone:2", "lone:3", "lone:4", "lone:5"]);
+  assert.equal(members.iterating, 0);
+});
+
+test(`router: a receiver that throws leaves its set consistent for the next route (${runtime})`, () => {
+  const router = new Router();
+  const record = nameRecord("faulty");
+  const entry = router.add("subscribe", record);
+  let calls = 0;
+  const receiver = {
+    deliver() {
+      calls++;
+      entry.members.delete(receiver);
+      if (calls === 1) throw new Error("receiver bug");
+    },
+  };
+  entry.members.add(receiver);
+  assert.throws(() => router.route(message("faulty", "1")), /receiver bug/);
+  assert.equal(entry.members.iterating, 0);
+  assert.deepEqual(entry.members.order, [], "the hole it left is closed");
+  entry.members.add(receiver);
+  assert.equal(router.route(message("faulty", "2")), 1);
+  assert.equal(calls, 2);
+});
