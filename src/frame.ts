@@ -30,10 +30,11 @@ export class Frame {
   /**
    * The payload: the message body; raw RESP for "reply", "push" and "invalidate"; the error text for
    * "error". Copied out of native memory exactly once; never rewritten by later parsing. It may be a
-   * view (byteOffset ≠ 0) of a larger JS buffer (see src/native/parser.ts): on Deno the payloads of
-   * many frames share one slab of at most 128 KiB, and holding `data` keeps that slab alive; on Bun a
-   * payload of 256 B or more is a view of the socket chunk it arrived in (up to 512 KiB, never
-   * copied at all); a large payload may share its own buffer with its channel bytes. Treat it as
+   * view (byteOffset ≠ 0) of a larger JS buffer (see src/native/parser.ts): a payload of 256 B or
+   * more on Bun, 512 B or more on Deno, is a view of the socket read it arrived in (never copied at
+   * all; Bun: a chunk of up to 512 KiB, Deno: a read buffer of 256 KiB); on Deno smaller payloads
+   * share a slab of at most 128 KiB; holding `data` keeps that chunk, buffer or slab alive. A large
+   * payload cut by the end of a read may share its own buffer with its channel bytes. Treat it as
    * read-only; copy it (`data.slice()`) to keep a payload for long without pinning its neighbours.
    */
   data: Uint8Array;

@@ -226,8 +226,9 @@ async function openSocketFloor(url: string, options: ReceiverOptions, views: boo
       }
       // Message k's payload ends 2 bytes before its frame does; where that is in this chunk follows
       // from how much of the stream the chunk ends at. A payload cut by the chunk's start is the
-      // rare one that gets its own array. The chunk is not kept (nothing reads a view afterwards):
-      // the row measures what making the views costs, not what keeping them valid would.
+      // rare one that gets its own array. The views stay valid, as a client's payloads must after
+      // its callback returns: onData says the chunk is kept, so no later read writes there (Bun
+      // reads every chunk into fresh memory anyway; Deno's transport goes on in fresh memory).
       const view = makeViews(chunk);
       const payloadBytes = options.payloadBytes;
       while (delivered < complete) {
@@ -235,6 +236,7 @@ async function openSocketFloor(url: string, options: ReceiverOptions, views: boo
         const start = chunk.length - (messageBytes - (delivered * frameLength - 2 - payloadBytes));
         onMessage(start >= 0 ? view(start, payloadBytes) : new Uint8Array(payloadBytes));
       }
+      return true;
     },
     onClose() {},
   });

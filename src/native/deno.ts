@@ -46,10 +46,16 @@ type Pointer = Deno.PointerObject;
 // 128 KiB and 256 KiB slabs, 1 MiB too, measured the same; 128 KiB halves what a held Frame can pin.
 // Messages of 32 KiB and more that do not fit go into their own exact-size buffer, so at most a
 // quarter of a slab is left unused when a new one starts.
-// No in-place payloads (views of the read buffer, as on Bun): the transport would then need a fresh
-// read buffer after every read a Frame keeps (zero-filled: 256 KiB costs ~44 µs), which measured
-// slower at 4 KiB (0.42M vs 0.59M msgs/s, with 64 KiB read buffers).
-const BATCH_STRATEGY = { slabBytes: 128 * 1024, views: true, ownBufferMinBytes: 32 * 1024, loopCopyMaxBytes: 0, inPlaceMinBytes: 0 };
+// Payloads of 512 B and more are not copied at all: they are views of the read buffer
+// (pw_options.in_place_min_bytes), which the transport then never writes again — its next reads go
+// into the rest of that buffer (src/transport/deno.ts), so every stream byte costs one byte of fresh
+// memory, as the slab's copies do, minus the copy. Measured (A/B, medians of 4–5 pairs, against
+// copies into the slab): replay 512 B 3.21 M → 3.75 M msgs/s, 4 KiB 521 k → 700 k (CPU 2.21 → 1.66
+// µs/msg), 64 KiB 35.7 k → 52.9 k (30.6 → 19.0 µs); redis-server CPU µs/msg 4 KiB 2.81 → 2.43, 64 KiB
+// 31.0 → 25.0, 512 B 0.655 → 0.651. At 256 B it was a wash (replay 5.21 M → 5.45 M, redis-server
+// 0.379 → 0.401 µs), and below that a chunk's headers would cost fresh memory too: copies stay.
+// (Earlier, with a fresh 256 KiB read buffer after every kept read, in place measured slower.)
+const BATCH_STRATEGY = { slabBytes: 128 * 1024, views: true, ownBufferMinBytes: 32 * 1024, loopCopyMaxBytes: 0, inPlaceMinBytes: 512 };
 
 export const openLibrary: OpenLibrary = (path) => {
   // deno-lint-ignore no-explicit-any

@@ -11,6 +11,8 @@
 //   - views (Deno): the core writes into a fresh slab at a moving cursor; Frames are views of it and
 //     the bytes behind a view are never written again (a new slab replaces a full one). No copy in
 //     JS, one ArrayBuffer per slab instead of one per payload. A held Frame keeps its slab alive.
+// On both, with receive(…, retained), long payloads (batchStrategy.inPlaceMinBytes: 256 B on Bun,
+// 512 B on Deno) are not copied at all: they stay views of the received bytes.
 // On both, a message that does not fit (pw_next_batch says PW_BUFFER_TOO_SMALL and how many bytes it
 // needs) and is large gets its own exact-size buffer: the core writes it straight there
 // (max_messages = 1) and the Frame's data is a view of that buffer, which nothing else shares.
