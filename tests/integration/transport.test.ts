@@ -50,3 +50,46 @@ test(`transport: a chunk onData keeps is never written again (${runtime})`, asyn
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test(`transport: after a kept chunk the next read goes into fresh memory, not a new buffer per read (${runtime})`, async () => {
+  // Small reads (a server writing 1 KiB pieces with pauses), each kept. Deno must read on into the
+  // unused rest of its buffer: a new 256 KiB buffer per kept read cost 44 µs each. Bun reads every
+  // chunk into memory of its own anyway. Either way no kept chunk overlaps another.
+  const pieces = 12;
+  const piece = new Uint8Array(1024).fill(7);
+  const server = net.createServer(async (socket) => {
+    for (let index = 0; index < pieces; index++) {
+      socket.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    socket.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const chunks: Uint8Array[] = [];
+  let closed!: () => void;
+  const done = new Promise<void>((resolve) => (closed = resolve));
+  try {
+    const transport = await openTransport({ endpoint: { kind: "tcp", host: "127.0.0.1", port }, tls: undefined }, {
+      onData(chunk) {
+        chunks.push(chunk);
+        return true;
+      },
+      onClose: () => closed(),
+    });
+    await done;
+    await transport.close();
+    assert.equal(chunks.reduce((sum, chunk) => sum + chunk.length, 0), pieces * piece.length);
+    assert.ok(chunks.length > 2, `the pieces should arrive in several reads, got ${chunks.length}`);
+    const buffers = new Set(chunks.map((chunk) => chunk.buffer));
+    for (let index = 1; index < chunks.length; index++) {
+      const before = chunks[index - 1];
+      const chunk = chunks[index];
+      if (chunk.buffer !== before.buffer) continue;
+      assert.ok(chunk.byteOffset >= before.byteOffset + before.length, `read ${index} overlaps the kept read before it`);
+    }
+    if (runtime === "deno") assert.equal(buffers.size, 1, `${chunks.length} small kept reads used ${buffers.size} buffers`);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
