@@ -110,14 +110,14 @@ pub const Parser = struct {
         self.fast_frame_length = 0;
         self.sticky_error = null;
         self.error_text.clear();
-        self.repeated_header.length = 0;
+        self.repeated_header = .{};
     }
 
     pub fn setFlags(self: *Parser, flags: u32) Error!void {
         if (flags & ~abi.options_known_mask != 0) return error.InvalidArgument;
         self.option_flags = flags;
         // The header was judged under the old flags (they decide whether '*' arrays are read).
-        self.repeated_header.length = 0;
+        self.repeated_header = .{};
     }
 
     pub fn feed(self: *Parser, bytes: []const u8) Error!void {
