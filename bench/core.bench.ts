@@ -20,7 +20,7 @@ import { NativeParser } from "../src/native/parser.ts";
 import type { Frame } from "../src/frame.ts";
 import { BaselineParser } from "./baseline/resp_parser.ts";
 import { loadLibrary } from "../src/native/load.ts";
-import { PW_BATCH_HEADER_WORDS, PW_BATCH_PAYLOAD_LENGTH, PW_BUFFER_TOO_SMALL, PW_OK, PW_PENDING } from "../src/native/symbols.ts";
+import { OPTIONS_WORDS, PW_BATCH_HEADER_WORDS, PW_BATCH_PAYLOAD_LENGTH, PW_BUFFER_TOO_SMALL, PW_OK, PW_PENDING } from "../src/native/symbols.ts";
 
 const short = process.argv.includes("--short");
 const jsonIndex = process.argv.indexOf("--json");
@@ -98,7 +98,7 @@ function baseline(): Reader {
 
 function ffiOnly(): Reader {
   const library = loadLibrary();
-  const parser = library.parserNew(new Uint8Array(32))!;
+  const parser = library.parserNew(new Uint8Array(OPTIONS_WORDS * 4))!;
   const maxMessages = 1024;
   const headerWords = new Uint32Array(maxMessages * PW_BATCH_HEADER_WORDS);
   const headerBytes = new Uint8Array(headerWords.buffer);

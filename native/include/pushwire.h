@@ -36,7 +36,7 @@ extern "C" {
 
 /* Bumped on any incompatible change to a type, value or function below. The TS loader refuses a
  * library whose pw_abi_version() differs from the version it was written for. */
-#define PW_ABI_VERSION 1
+#define PW_ABI_VERSION 2
 
 /* ---------------------------------------------------------------------------------------------
  * Status codes (int32_t).
@@ -111,8 +111,11 @@ typedef struct pw_options {
     uint32_t flags;                /* PW_OPTION_* */
     uint32_t in_place_min_bytes;   /* pw_feed_next_batch leaves payloads of at least this many bytes
                                       in the caller's `bytes` (PW_FLAG_PAYLOAD_IN_INPUT); 0 = never */
+    uint32_t assemble_min_bytes;   /* pw_feed_next_batch leaves a message push of at least this many
+                                      bytes cut by the end of `bytes` to the caller (PW_STOP_CUT)
+                                      instead of buffering it; 0 = never */
     uint32_t reserved;             /* must be zero */
-} pw_options;                      /* 32 bytes */
+} pw_options;                      /* 36 bytes */
 #define PW_NO_INTERNING 0xFFFFFFFFu
 
 /* ---------------------------------------------------------------------------------------------
@@ -203,14 +206,15 @@ pw_status pw_next_batch(pw_parser *parser, uint32_t *headers, uint32_t max_messa
 
 /* pw_feed then pw_next_batch in one call (one FFI crossing per socket chunk instead of three), with
  * the same arguments, statuses and guarantees as those two, plus why the batch ended and how much
- * of `bytes` it took (`out` has 4 words):
+ * of `bytes` it took (`out` has 4 words; 5 with pw_options.assemble_min_bytes):
  * out[0] = messages written, out[1] = data bytes used (or needed, with PW_BUFFER_TOO_SMALL),
  * out[2] = PW_STOP_NOTHING (no complete frame is left: wait for more bytes), PW_STOP_ROOM (the batch
  * is full or the next message did not fit: call this again with the bytes not taken, or with
- * length 0 when all were taken) or PW_STOP_ERROR (the next call returns the sticky error found
- * after these messages),
+ * length 0 when all were taken), PW_STOP_ERROR (the next call returns the sticky error found
+ * after these messages) or PW_STOP_CUT (below),
  * out[3] = bytes of `bytes` taken (read, or buffered in the parser). It is `length` except with
- * PW_STOP_ROOM, where the bytes after out[3] were neither read nor buffered: pass them next.
+ * PW_STOP_ROOM, where the bytes after out[3] were neither read nor buffered: pass them next
+ * (and PW_STOP_CUT, below).
  * With PW_ERR_QUEUE_FULL nothing is taken, as with pw_feed. Message pushes that are complete in
  * `bytes` are read from `bytes` directly, without being copied into the parser's input buffer (a
  * push that straddles from the previous call is completed with only its own missing bytes; a
@@ -219,10 +223,20 @@ pw_status pw_next_batch(pw_parser *parser, uint32_t *headers, uint32_t max_messa
  * With pw_options.in_place_min_bytes > 0, the payload of such a push that is at least that long is
  * not copied into `data` either: its header has PW_FLAG_PAYLOAD_IN_INPUT and its offset in `bytes`
  * (PW_BATCH_PAYLOAD_INPUT_OFFSET), and out[1] counts only the bytes written to `data`. The caller
- * then must keep `bytes` unchanged for as long as it uses those payloads. */
+ * then must keep `bytes` unchanged for as long as it uses those payloads.
+ * With pw_options.assemble_min_bytes > 0, `out` has 5 words: a message push of at least that many
+ * bytes that starts in `bytes` (with nothing buffered before it) but is cut by its end is neither
+ * read nor buffered: out[2] = PW_STOP_CUT, out[3] = the bytes before it, out[4] = its whole length.
+ * The caller copies it, and the bytes that complete it from its next chunks, into a buffer of
+ * out[4] bytes and passes that buffer as the next call's `bytes` (then the rest of the chunk):
+ * the frame is copied once, into memory the caller owns, and with in_place_min_bytes its payload
+ * stays there. (Buffered in the core, it was copied in and then out again.) Anything else the
+ * caller feeds first must start with the bytes it holds. A frame that would not fit
+ * max_queued_bytes is buffered as before (and refused there). */
 #define PW_STOP_NOTHING 0
 #define PW_STOP_ROOM 1
 #define PW_STOP_ERROR 2
+#define PW_STOP_CUT 3
 pw_status pw_feed_next_batch(pw_parser *parser, const uint8_t *bytes, uint32_t length,
                              uint32_t *headers, uint32_t max_messages,
                              uint8_t *data, uint32_t data_capacity, uint32_t *out);

@@ -2,7 +2,7 @@
 //! batch header words and the extern structs. Its one rule: every value here equals the header's
 //! (header_test.zig @cImports the header and fails when they drift; lib.zig asserts the layouts).
 
-pub const abi_version: u32 = 1;
+pub const abi_version: u32 = 2;
 
 /// C: pw_status
 pub const Status = i32;
@@ -60,6 +60,7 @@ pub const batch_header_words: u32 = 8;
 pub const stop_nothing: u32 = 0;
 pub const stop_room: u32 = 1;
 pub const stop_error: u32 = 2;
+pub const stop_cut: u32 = 3;
 pub const batch_kind: u32 = 0;
 pub const batch_flags: u32 = 1;
 pub const batch_count: u32 = 2;
@@ -80,6 +81,7 @@ pub const Options = extern struct {
     max_interned_names: u32 = 0,
     flags: u32 = 0,
     in_place_min_bytes: u32 = 0,
+    assemble_min_bytes: u32 = 0,
     reserved: u32 = 0,
 };
 

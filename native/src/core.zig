@@ -19,16 +19,19 @@ const Error = errors.Error;
 const message_alignment = std.mem.Alignment.of(abi.Message);
 
 pub const BatchResult = struct {
-    pub const Stop = enum(u32) { nothing = abi.stop_nothing, room = abi.stop_room, error_next = abi.stop_error };
+    pub const Stop = enum(u32) { nothing = abi.stop_nothing, room = abi.stop_room, error_next = abi.stop_error, cut = abi.stop_cut };
     status: enum { ok, pending, buffer_too_small },
     message_count: u32,
     data_bytes: u32,
     /// Why the batch ended (pw_feed_next_batch's out[2]): no complete frame is left, the batch
-    /// ran out of room (or a message did not fit), or the next call returns an error.
+    /// ran out of room (or a message did not fit), the next call returns an error, or the rest
+    /// of the bytes is a long message push cut by their end, left to the caller (assemble_min_bytes).
     stop: Stop = .nothing,
     /// pw_feed_next_batch's out[3]: bytes of the caller's `bytes` taken (read or buffered). Fewer
-    /// than given only with stop == room: the rest goes with the next call.
+    /// than given only with stop == room (the rest goes with the next call) or stop == cut.
     bytes_taken: u32 = 0,
+    /// With stop == cut: the whole length of the cut message push (pw_feed_next_batch's out[4]).
+    cut_length: u32 = 0,
 };
 
 /// Hashes message addresses for the live set. Addresses come from the allocator, not from the
@@ -53,6 +56,9 @@ pub const Parser = struct {
     /// pw_options.in_place_min_bytes: payloads at least this long that pw_feed_next_batch reads
     /// from the caller's bytes stay there; 0 = never.
     in_place_min_bytes: u32,
+    /// pw_options.assemble_min_bytes: a message push at least this long that pw_feed_next_batch
+    /// finds cut by the end of the caller's bytes is left to the caller to assemble; 0 = never.
+    assemble_min_bytes: u32,
     reader: parser.Reader = .{},
     interner: intern.Interner,
     /// Message address → allocation length in bytes, for every message not yet freed.
@@ -85,6 +91,7 @@ pub const Parser = struct {
             .max_queued_bytes = orDefault(options.max_queued_bytes, abi.default_max_queued_bytes),
             .option_flags = options.flags,
             .in_place_min_bytes = options.in_place_min_bytes,
+            .assemble_min_bytes = options.assemble_min_bytes,
             .interner = intern.Interner.init(options.max_interned_names),
         };
         return self;
@@ -333,7 +340,9 @@ pub const Parser = struct {
                     // A full batch (or data buffer) leaves the rest unread rather than buffered:
                     // the next call reads it in place too (buffering the rest of a 512 KiB chunk
                     // each time 1024 messages filled a batch was a copy of most of the stream).
-                    if (result.stop == .room) {
+                    // A cut long frame goes back to the caller, which assembles it.
+                    if (result.stop == .room or result.stop == .cut) {
+                        if (result.message_count == 0 and result.status == .ok) result.status = .pending;
                         result.bytes_taken = @intCast(bytes.len - unread.len);
                         return result;
                     }
@@ -353,8 +362,9 @@ pub const Parser = struct {
         /// the next chunk could not complete it in place).
         done,
         /// These bytes (a suffix of `bytes`) are neither read nor buffered. With stop == room (a
-        /// full batch or data buffer) they stay untaken for the next call; otherwise (a frame the
-        /// fast path declines) they are buffered and the batch goes on from the input buffer.
+        /// full batch or data buffer) they stay untaken for the next call, with stop == cut they
+        /// are a long frame for the caller to assemble; otherwise (a frame the fast path
+        /// declines) they are buffered and the batch goes on from the input buffer.
         rest: []const u8,
     };
 
@@ -426,12 +436,30 @@ pub const Parser = struct {
             // the general path must read.
             switch (fast_path.messageExtent(rest, self.limits, self.option_flags)) {
                 .declined => return .{ .rest = rest },
-                .exactly => |length| if (length <= rest.len) return .{ .rest = rest },
+                .exactly => |length| {
+                    if (length <= rest.len) return .{ .rest = rest };
+                    if (self.leavesCutFrame(length)) {
+                        result.stop = .cut;
+                        result.cut_length = @intCast(length);
+                        return .{ .rest = rest };
+                    }
+                },
                 .at_least => {},
             }
             try self.feed(rest);
             return .done;
         }
+    }
+
+    /// True when a cut message push of `length` bytes goes back to the caller to assemble
+    /// (PW_STOP_CUT) rather than into the input buffer: buffered, its bytes were copied in and
+    /// then out again into a buffer of its own (the caller's copy is the only one), which was
+    /// what kept Bun at 64 KiB below Bun's own client. Only when the frame fits the queue limit,
+    /// so a frame the limit refuses is refused where it always was.
+    inline fn leavesCutFrame(self: *const Parser, length: usize) bool {
+        if (self.assemble_min_bytes == 0 or length < self.assemble_min_bytes) return false;
+        assert(self.reader.bufferedBytes() == 0);
+        return length <= self.max_queued_bytes - @min(self.max_queued_bytes, self.live_message_bytes);
     }
 
     /// An error met after some messages of a batch were written: those are returned and the

@@ -412,11 +412,18 @@ test "the message fast path gives exactly what the general path gives (both APIs
 
 /// Every message of `stream`, hashed one by one (kind, flags, count, ids, channel, pattern,
 /// payload) whatever batch it came in: in-place payloads are read from the chunk they were
-/// fed in, so batches that differ only in where payloads live give the same digest.
+/// fed in, so batches that differ only in where payloads live give the same digest. Frames
+/// cut with PW_STOP_CUT are assembled as a caller does (testing_support.Assembly).
 fn messageDigest(options: abi.Options, stream: []const u8, chunk_length: usize, api: Api) !u64 {
     const allocator = testing.allocator;
     const parser = try core.Parser.create(allocator, options);
     defer parser.destroy();
+    var assembly: support.Assembly = .{};
+    defer assembly.deinit(allocator);
+    // The bytes of the current call: a chunk, or a frame assembled from chunks.
+    var calls: [2][]const u8 = undefined;
+    var assembled: ?[]u8 = null;
+    defer if (assembled) |frame| allocator.free(frame);
     var hasher = std.hash.Wyhash.init(0);
     var headers: [3 * abi.batch_header_words]u32 = undefined;
     const data = try allocator.alloc(u8, 1 << 20);
@@ -429,7 +436,18 @@ fn messageDigest(options: abi.Options, stream: []const u8, chunk_length: usize, 
             hasher.update(@errorName(err));
             break;
         };
-        var bytes: []const u8 = if (api == .fused) chunk else &.{};
+        var call_count: usize = 1;
+        calls[0] = if (api == .fused) chunk else &.{};
+        if (assembly.active()) {
+            const rest = assembly.take(chunk);
+            if (assembled) |frame| allocator.free(frame);
+            assembled = assembly.finished();
+            if (assembled == null) continue;
+            calls = .{ assembled.?, rest };
+            call_count = 2;
+        }
+        for (calls[0..call_count]) |call| {
+        var bytes: []const u8 = call;
         while (true) {
             const call_bytes = bytes;
             const result = (if (api == .fused) parser.feedNextBatch(bytes, &headers, data) else parser.nextBatch(&headers, data)) catch |err| {
@@ -456,10 +474,18 @@ fn messageDigest(options: abi.Options, stream: []const u8, chunk_length: usize, 
                 hasher.update(payload);
             }
             bytes = if (api == .fused) bytes[result.bytes_taken..] else &.{};
+            if (result.stop == .cut) {
+                try testing.expect(options.assemble_min_bytes != 0 and result.cut_length >= options.assemble_min_bytes);
+                try testing.expect(result.cut_length > bytes.len and bytes.len > 0);
+                try assembly.begin(allocator, result.cut_length, bytes);
+                break;
+            }
             if (result.status != .ok) break;
             if (api == .fused and result.stop == .nothing) break;
         }
+        }
     }
+    assembly.flush(allocator, parser) catch |err| hasher.update(@errorName(err));
     const counters = parser.counters();
     hasher.update(std.mem.asBytes(&[_]u64{ counters.total_messages, counters.buffered_bytes, counters.errors, counters.total_bytes_fed }));
     return hasher.final();
@@ -480,6 +506,10 @@ test "in-place payloads are the bytes a copy would give, and straddling frames l
             try testing.expectEqual(expected, try messageDigest(options, stream.items, split_length, .fused));
             options.in_place_min_bytes = 1 + random.uintLessThan(u32, 40);
             try testing.expectEqual(expected, try messageDigest(options, stream.items, split_length, .fused));
+            // Cut frames assembled by the caller: the same messages, errors and counters.
+            options.assemble_min_bytes = 1 + random.uintLessThan(u32, 60);
+            try testing.expectEqual(expected, try messageDigest(options, stream.items, split_length, .fused));
+            options.assemble_min_bytes = 0;
         }
     }
 }
@@ -508,6 +538,63 @@ test "a frame straddling two chunks is completed with its missing bytes only" {
     try testing.expectEqualStrings("hello", second_chunk[third_payload..][0..5]);
     try testing.expectEqual(@as(u64, 0), parser.counters().buffered_bytes);
     try testing.expectEqual(@as(u64, stream.len), parser.counters().total_bytes_fed);
+}
+
+test "with assemble_min_bytes a long frame cut by the chunk's end goes back to the caller, and comes back whole" {
+    const allocator = testing.allocator;
+    const parser = try core.Parser.create(allocator, .{ .in_place_min_bytes = 4, .assemble_min_bytes = message_alerts.len });
+    defer parser.destroy();
+    var headers: [8 * abi.batch_header_words]u32 = undefined;
+    var data: [256]u8 = undefined;
+    const stream = message_news ++ message_alerts ++ message_news;
+    // Cut inside the second frame's payload (its length is known from 33 bytes on): the first is
+    // read, the second is neither read nor buffered.
+    const header_length = 33;
+    const split = message_news.len + header_length + 1;
+    var result = try parser.feedNextBatch(stream[0..split], &headers, &data);
+    try testing.expectEqual(@as(u32, 1), result.message_count);
+    try testing.expectEqual(core.BatchResult.Stop.cut, result.stop);
+    try testing.expectEqual(@as(u32, message_news.len), result.bytes_taken);
+    try testing.expectEqual(@as(u32, message_alerts.len), result.cut_length);
+    try testing.expectEqual(@as(u64, 0), parser.counters().buffered_bytes);
+    // The caller passes the frame it assembled, then the rest of its next chunk.
+    result = try parser.feedNextBatch(message_alerts, &headers, &data);
+    try testing.expectEqual(@as(u32, 1), result.message_count);
+    try testing.expectEqual(core.BatchResult.Stop.nothing, result.stop);
+    try testing.expectEqual(abi.flag_resp3_push, headers[abi.batch_flags]);
+    try testing.expectEqualStrings("alertsbye", data[0..9]);
+    result = try parser.feedNextBatch(message_news, &headers, &data);
+    try testing.expectEqual(@as(u32, 1), result.message_count);
+    try testing.expectEqual(@as(u64, 0), parser.counters().buffered_bytes);
+    try testing.expectEqual(@as(u64, stream.len), parser.counters().total_bytes_fed);
+
+    // Alone in the chunk: no messages, PW_PENDING, nothing taken.
+    result = try parser.feedNextBatch(message_alerts[0..header_length], &headers, &data);
+    try testing.expectEqual(.pending, result.status);
+    try testing.expectEqual(core.BatchResult.Stop.cut, result.stop);
+    try testing.expectEqual(@as(u32, 0), result.bytes_taken);
+    parser.reset();
+
+    // Its length not known yet (the header is cut): buffered as before.
+    result = try parser.feedNextBatch(message_alerts[0..20], &headers, &data);
+    try testing.expectEqual(core.BatchResult.Stop.nothing, result.stop);
+    try testing.expectEqual(@as(u64, 20), parser.counters().buffered_bytes);
+    parser.reset();
+
+    // Shorter than assemble_min_bytes: buffered as before.
+    const higher = try core.Parser.create(allocator, .{ .assemble_min_bytes = message_alerts.len + 1 });
+    defer higher.destroy();
+    result = try higher.feedNextBatch(message_alerts[0..header_length], &headers, &data);
+    try testing.expectEqual(core.BatchResult.Stop.nothing, result.stop);
+    try testing.expectEqual(@as(u64, header_length), higher.counters().buffered_bytes);
+
+    // A frame longer than max_queued_bytes allows is buffered, and refused there as without the option.
+    const limited = try core.Parser.create(allocator, .{ .assemble_min_bytes = 8, .max_queued_bytes = message_alerts.len - 1 });
+    defer limited.destroy();
+    result = try limited.feedNextBatch(message_alerts[0..header_length], &headers, &data);
+    try testing.expectEqual(core.BatchResult.Stop.nothing, result.stop);
+    try testing.expectEqual(@as(u64, header_length), limited.counters().buffered_bytes);
+    try testing.expectError(error.QueueFull, limited.feedNextBatch(message_alerts[header_length..], &headers, &data));
 }
 
 test "a full batch leaves the rest of the bytes untaken and unbuffered; a message too large for data is buffered alone" {

@@ -10,6 +10,7 @@ const abi = @import("abi.zig");
 const core = @import("core.zig");
 const errors = @import("errors.zig");
 const generator = @import("resp_generator.zig");
+const Assembly = @import("testing_support.zig").Assembly;
 
 pub const Failure = error{ SplitMismatch, LiveAfterFree, CounterMismatch, ForeignNotDetected };
 
@@ -48,11 +49,16 @@ fn buildStream(allocator: Allocator, random: std.Random, stream: *std.ArrayList(
 
 const Api = enum { simple, batch, fused };
 
-/// A digest of every message and the final status of one run. `in_place_min_bytes` applies to
-/// the fused API (pw_feed_next_batch), whose payloads may then stay in the fed chunk.
-fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flags: u32, api: Api, fast_path_enabled: bool, in_place_min_bytes: u32) !u64 {
-    const parser = try core.Parser.create(allocator, .{ .flags = flags, .in_place_min_bytes = in_place_min_bytes });
+/// Options of the fused API (pw_feed_next_batch) only.
+const FusedOptions = struct { in_place_min_bytes: u32 = 0, assemble_min_bytes: u32 = 0 };
+
+/// A digest of every message and the final status of one run. With the fused API, payloads may
+/// stay in the fed chunk and cut frames may be assembled by the caller (`fused`).
+fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flags: u32, api: Api, fast_path_enabled: bool, fused: FusedOptions) !u64 {
+    const parser = try core.Parser.create(allocator, .{ .flags = flags, .in_place_min_bytes = fused.in_place_min_bytes, .assemble_min_bytes = fused.assemble_min_bytes });
     defer parser.destroy();
+    var assembly: Assembly = .{};
+    defer assembly.deinit(allocator);
     parser.fast_path_enabled = fast_path_enabled;
     var hasher = std.hash.Wyhash.init(0);
     var start: usize = 0;
@@ -60,7 +66,7 @@ fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flag
     for (0..cuts.len + 1) |index| {
         const end = if (index < cuts.len) cuts[index] else stream.len;
         if (api == .fused) {
-            final_error = try feedBatchesIntoDigest(allocator, parser, &hasher, stream[start..end]);
+            final_error = try feedBatchesIntoDigest(allocator, parser, &hasher, stream[start..end], &assembly);
             start = end;
             if (final_error != null) break;
             continue;
@@ -74,6 +80,8 @@ fn runDigest(allocator: Allocator, stream: []const u8, cuts: []const usize, flag
         if (final_error != null) break;
     }
     hasher.update(std.mem.asBytes(&@as(i32, if (final_error) |err| @intFromError(err) else 0)));
+    // The bytes of a frame still being assembled, as pw_feed would have kept them.
+    if (final_error == null) assembly.flush(allocator, parser) catch {};
     const counters = parser.counters();
     if (counters.live_messages != 0 or counters.live_bytes != counters.buffered_bytes) return error.LiveAfterFree;
     return hasher.final();
@@ -118,9 +126,24 @@ fn drainBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *s
     }
 }
 
+/// `chunk` as a pw_feed_next_batch caller passes it: first what completes a frame it assembles
+/// (PW_STOP_CUT), then the assembled frame, then the rest.
+fn feedBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *std.hash.Wyhash, chunk: []const u8, assembly: *Assembly) !?errors.Error {
+    var rest = chunk;
+    if (assembly.active()) {
+        rest = assembly.take(chunk);
+        const frame = assembly.finished() orelse return null;
+        defer allocator.free(frame);
+        if (try feedCallsIntoDigest(allocator, parser, hasher, frame, assembly)) |err| return @as(?errors.Error, err);
+        // A complete frame is never cut.
+        if (assembly.active()) return error.SplitMismatch;
+    }
+    return feedCallsIntoDigest(allocator, parser, hasher, rest, assembly);
+}
+
 /// pw_feed_next_batch with `chunk`, then with the bytes it did not take while it says there is
 /// more; payloads left in place are read from the bytes of their call.
-fn feedBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *std.hash.Wyhash, chunk: []const u8) !?errors.Error {
+fn feedCallsIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *std.hash.Wyhash, chunk: []const u8, assembly: *Assembly) !?errors.Error {
     var headers: [4 * abi.batch_header_words]u32 = undefined;
     var data = try allocator.alloc(u8, 64);
     defer allocator.free(data);
@@ -150,6 +173,11 @@ fn feedBatchesIntoDigest(allocator: Allocator, parser: *core.Parser, hasher: *st
             hashMessage(hasher, words[abi.batch_kind], words[abi.batch_flags] & ~abi.flag_payload_in_input, 0, joined);
         }
         if (result.stop == .nothing) return null;
+        if (result.stop == .cut) {
+            if (result.cut_length <= bytes.len) return error.SplitMismatch;
+            try assembly.begin(allocator, result.cut_length, bytes);
+            return null;
+        }
     }
 }
 
@@ -165,8 +193,8 @@ fn hashMessage(hasher: *std.hash.Wyhash, kind: u32, flags: u32, count: u32, data
 /// Whole feed, random cuts, byte-by-byte for short streams, simple and batch API: one digest.
 fn checkSplitsAgree(allocator: Allocator, random: std.Random, stream: []const u8) !void {
     const flags: u32 = if (random.boolean()) abi.option_resp2_push_arrays else 0;
-    const expected = try runDigest(allocator, stream, &.{}, flags, .simple, true, 0);
-    if (try runDigest(allocator, stream, &.{}, flags, .simple, false, 0) != expected) return error.SplitMismatch;
+    const expected = try runDigest(allocator, stream, &.{}, flags, .simple, true, .{});
+    if (try runDigest(allocator, stream, &.{}, flags, .simple, false, .{}) != expected) return error.SplitMismatch;
     var cuts: std.ArrayList(usize) = .empty;
     defer cuts.deinit(allocator);
     var cut: usize = 0;
@@ -176,11 +204,14 @@ fn checkSplitsAgree(allocator: Allocator, random: std.Random, stream: []const u8
         if (cut >= stream.len) break;
         try cuts.append(allocator, cut);
     }
-    if (try runDigest(allocator, stream, cuts.items, flags, .simple, true, 0) != expected) return error.SplitMismatch;
-    if (try runDigest(allocator, stream, cuts.items, flags, .batch, true, 0) != expected) return error.SplitMismatch;
-    const in_place_min_bytes = random.uintAtMost(u32, 64);
-    if (try runDigest(allocator, stream, cuts.items, flags, .fused, true, in_place_min_bytes) != expected) return error.SplitMismatch;
-    if (try runDigest(allocator, stream, cuts.items, flags, .fused, false, in_place_min_bytes) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, .simple, true, .{}) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, .batch, true, .{}) != expected) return error.SplitMismatch;
+    const fused: FusedOptions = .{
+        .in_place_min_bytes = random.uintAtMost(u32, 64),
+        .assemble_min_bytes = if (random.boolean()) random.uintAtMost(u32, 96) else 0,
+    };
+    if (try runDigest(allocator, stream, cuts.items, flags, .fused, true, fused) != expected) return error.SplitMismatch;
+    if (try runDigest(allocator, stream, cuts.items, flags, .fused, false, fused) != expected) return error.SplitMismatch;
 }
 
 fn randomOptions(random: std.Random) abi.Options {
@@ -193,6 +224,7 @@ fn randomOptions(random: std.Random) abi.Options {
         .max_interned_names = if (random.boolean()) random.uintAtMost(u32, 3) else abi.no_interning,
         .flags = if (random.boolean()) abi.option_resp2_push_arrays else 0,
         .in_place_min_bytes = random.uintAtMost(u32, 32),
+        .assemble_min_bytes = random.uintAtMost(u32, 64),
     };
 }
 

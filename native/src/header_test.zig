@@ -20,6 +20,7 @@ test "statuses match" {
     try expectSame(c.PW_STOP_NOTHING, abi.stop_nothing);
     try expectSame(c.PW_STOP_ROOM, abi.stop_room);
     try expectSame(c.PW_STOP_ERROR, abi.stop_error);
+    try expectSame(c.PW_STOP_CUT, abi.stop_cut);
     try expectSame(c.PW_ERR_PROTOCOL, abi.status_error_protocol);
     try expectSame(c.PW_ERR_BULK_TOO_LONG, abi.status_error_bulk_too_long);
     try expectSame(c.PW_ERR_TOO_DEEP, abi.status_error_too_deep);
@@ -101,7 +102,7 @@ test "struct layouts match" {
     try expectSameLayout(c.pw_options, abi.Options);
     try expectSameLayout(c.pw_message, abi.Message);
     try expectSameLayout(c.pw_counters, abi.Counters);
-    try testing.expectEqual(@as(usize, 32), @sizeOf(c.pw_options));
+    try testing.expectEqual(@as(usize, 36), @sizeOf(c.pw_options));
     try testing.expectEqual(@as(usize, 48), @sizeOf(c.pw_counters));
     if (@sizeOf(usize) == 8) try testing.expectEqual(@as(usize, 56), @sizeOf(c.pw_message));
 }

@@ -30,11 +30,12 @@ const allocator = if (builtin.link_libc) std.heap.raw_c_allocator else std.heap.
 comptime {
     // raw_c_allocator hands out malloc's alignment only.
     if (builtin.link_libc) std.debug.assert(@alignOf(Message) <= @alignOf(std.c.max_align_t));
-    std.debug.assert(@sizeOf(Options) == 32);
+    std.debug.assert(@sizeOf(Options) == 36);
     std.debug.assert(@offsetOf(Options, "max_interned_names") == 16);
     std.debug.assert(@offsetOf(Options, "flags") == 20);
     std.debug.assert(@offsetOf(Options, "in_place_min_bytes") == 24);
-    std.debug.assert(@offsetOf(Options, "reserved") == 28);
+    std.debug.assert(@offsetOf(Options, "assemble_min_bytes") == 28);
+    std.debug.assert(@offsetOf(Options, "reserved") == 32);
     std.debug.assert(@sizeOf(Counters) == 48);
     std.debug.assert(@offsetOf(Counters, "buffered_bytes") == 40);
     std.debug.assert(@offsetOf(Message, "payload_length") == 28);
@@ -170,6 +171,8 @@ pub export fn pw_feed_next_batch(
     result_words[1] = result.data_bytes;
     result_words[2] = @intFromEnum(result.stop);
     result_words[3] = result.bytes_taken;
+    // Only then: a caller without assemble_min_bytes may pass 4 words.
+    if (result.stop == .cut) result_words[4] = result.cut_length;
     return batchStatus(result.status);
 }
 

@@ -26,7 +26,7 @@ fn feed(parser: ?*lib.ParserHandle, bytes: []const u8) abi.Status {
 }
 
 test "version, NULL handling and bad options" {
-    try testing.expectEqual(@as(u32, 1), pw_abi_version());
+    try testing.expectEqual(@as(u32, 2), pw_abi_version());
     pw_parser_free(null);
     try testing.expectEqual(abi.status_error_invalid_argument, pw_reset(null));
     try testing.expectEqual(abi.status_error_invalid_argument, pw_feed(null, "x", 1));

@@ -148,3 +148,53 @@ pub fn expectStreamError(expected: errors.Error, options: abi.Options, stream: [
     defer run.deinit(allocator);
     try std.testing.expectEqual(@as(?errors.Error, expected), run.final_error);
 }
+
+/// What a pw_feed_next_batch caller does with PW_STOP_CUT (pw_options.assemble_min_bytes), as
+/// NativeParser does it in TS: it holds the cut frame's bytes in a buffer of the frame's length,
+/// completes it from the next chunks, then passes the buffer as one call's bytes.
+pub const Assembly = struct {
+    /// Owned; empty while no frame is being assembled.
+    buffer: []u8 = &.{},
+    filled: usize = 0,
+
+    pub fn active(self: *const Assembly) bool {
+        return self.buffer.len != 0;
+    }
+
+    /// Starts a frame of `length` bytes with `first`, the bytes PW_STOP_CUT left untaken.
+    pub fn begin(self: *Assembly, allocator: Allocator, length: usize, first: []const u8) !void {
+        std.debug.assert(!self.active() and first.len < length);
+        self.buffer = try allocator.alloc(u8, length);
+        @memcpy(self.buffer[0..first.len], first);
+        self.filled = first.len;
+    }
+
+    /// Takes from `chunk` what the frame still misses; returns the rest of `chunk`.
+    pub fn take(self: *Assembly, chunk: []const u8) []const u8 {
+        const taken = @min(chunk.len, self.buffer.len - self.filled);
+        @memcpy(self.buffer[self.filled..][0..taken], chunk[0..taken]);
+        self.filled += taken;
+        return chunk[taken..];
+    }
+
+    /// The complete frame (the caller frees it), or null while bytes are missing.
+    pub fn finished(self: *Assembly) ?[]u8 {
+        if (!self.active() or self.filled < self.buffer.len) return null;
+        const frame = self.buffer;
+        self.* = .{};
+        return frame;
+    }
+
+    /// Hands the bytes held so far to the parser's input buffer (what a caller does before it
+    /// feeds anything else, or at the end of a stream, so the counters compare).
+    pub fn flush(self: *Assembly, allocator: Allocator, parser: *core.Parser) errors.Error!void {
+        if (!self.active()) return;
+        defer self.deinit(allocator);
+        try parser.feed(self.buffer[0..self.filled]);
+    }
+
+    pub fn deinit(self: *Assembly, allocator: Allocator) void {
+        allocator.free(self.buffer);
+        self.* = .{};
+    }
+};

@@ -55,7 +55,12 @@ type Pointer = Deno.PointerObject;
 // 31.0 → 25.0, 512 B 0.655 → 0.651. At 256 B it was a wash (replay 5.21 M → 5.45 M, redis-server
 // 0.379 → 0.401 µs), and below that a chunk's headers would cost fresh memory too: copies stay.
 // (Earlier, with a fresh 256 KiB read buffer after every kept read, in place measured slower.)
-const BATCH_STRATEGY = { slabBytes: 128 * 1024, views: true, ownBufferMinBytes: 32 * 1024, loopCopyMaxBytes: 0, inPlaceMinBytes: 512 };
+// Cut message pushes of 32 KiB or more are assembled in JS (see bun.ts): 64 KiB in 192 KiB pieces
+// 5,152–5,987 → 3,522–4,047 ns/msg, 32 KiB 1,265–1,630 vs 1,291–1,316, 16 KiB 439–447 vs 429–507; from
+// 1 KiB it was slower (4 KiB in 64 KiB pieces: 96–166 vs 154–232: a zero-filled ArrayBuffer per cut
+// frame). On a real redis-server, whose 64 KiB messages arrive in reads smaller than a frame, CPU per
+// message 33.1 → 29.7 µs (medians of 6 A/B pairs).
+const BATCH_STRATEGY = { slabBytes: 128 * 1024, views: true, ownBufferMinBytes: 32 * 1024, loopCopyMaxBytes: 0, inPlaceMinBytes: 512, assembleMinBytes: 32 * 1024 };
 
 export const openLibrary: OpenLibrary = (path) => {
   // deno-lint-ignore no-explicit-any

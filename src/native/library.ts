@@ -16,11 +16,12 @@ export interface NativeLibrary {
   /**
    * A new Uint8Array of `length` bytes whose contents are unspecified: the caller must overwrite
    * every byte before anyone else sees it (NativeParser passes it to pw_next_batch as an exact-size
-   * `data` buffer, which the core fills completely).
+   * `data` buffer, which the core fills completely, and assembles a cut frame in it, every byte of
+   * which comes from the stream before the core reads it).
    */
   allocate(length: number): Uint8Array;
   abiVersion(): number;
-  /** `options` is a pw_options (32 bytes). Null when the options are invalid or memory runs out. */
+  /** `options` is a pw_options (36 bytes). Null when the options are invalid or memory runs out. */
   parserNew(options: Uint8Array): ParserHandle | null;
   parserFree(parser: ParserHandle): void;
   reset(parser: ParserHandle): number;
@@ -83,6 +84,13 @@ export interface BatchStrategy {
    * at all. 0 = never.
    */
   readonly inPlaceMinBytes: number;
+  /**
+   * pw_options.assemble_min_bytes for parsers whose input is retained: a message push at least this
+   * long cut by the end of a received chunk is assembled by NativeParser in a buffer of its own
+   * (`allocate`) from the chunks that complete it, and its payload is a view of that buffer: one copy
+   * instead of two (into the core's input buffer, then out). 0 = never.
+   */
+  readonly assembleMinBytes: number;
 }
 
 /** What each adapter module exports. Throws (with the runtime's reason) when the file cannot be opened. */

@@ -13,6 +13,10 @@
 //     JS, one ArrayBuffer per slab instead of one per payload. A held Frame keeps its slab alive.
 // On both, with receive(…, retained), long payloads (batchStrategy.inPlaceMinBytes: 256 B on Bun,
 // 512 B on Deno) are not copied at all: they stay views of the received bytes.
+// On both, with receive(…, retained), a long message push cut by the end of a chunk (PW_STOP_CUT,
+// batchStrategy.assembleMinBytes) is not buffered in the core: it is assembled here, in a buffer of its
+// own length, from the chunks that complete it, and then passed to the core as one chunk, so its payload
+// is a view of that buffer (one copy; buffered in the core it was copied in and then out again).
 // On both, a message that does not fit (pw_next_batch says PW_BUFFER_TOO_SMALL and how many bytes it
 // needs) and is large gets its own exact-size buffer: the core writes it straight there
 // (max_messages = 1) and the Frame's data is a view of that buffer, which nothing else shares.
@@ -39,6 +43,11 @@ export interface NativeStats {
   totalBytesFed: number;
   errors: number;
   bufferedBytes: number;
+  /**
+   * Bytes of a long frame cut by a chunk's end that this parser holds in JS while the next chunks
+   * complete it (batchStrategy.assembleMinBytes); not in the core's counters. 0 between frames.
+   */
+  assemblingBytes: number;
 }
 
 export interface NativeParserOptions {
@@ -120,7 +129,7 @@ export class NativeParser implements Disposable {
   readonly #handle: ParserHandle;
   readonly #headerWords = new Uint32Array(MAX_BATCH_MESSAGES * abi.PW_BATCH_HEADER_WORDS);
   readonly #headerBytes = new Uint8Array(this.#headerWords.buffer);
-  readonly #outWords = new Uint32Array(4);
+  readonly #outWords = new Uint32Array(abi.FEED_BATCH_OUT_WORDS);
   readonly #outBytes = new Uint8Array(this.#outWords.buffer);
   readonly #slabBytes: number;
   readonly #views: boolean;
@@ -140,6 +149,12 @@ export class NativeParser implements Disposable {
   /** receive() said `retained`: in-place payloads may stay views of #input (else they are copied). */
   #inputRetained = false;
   #inputKept = false;
+  /**
+   * The frame being assembled (PW_STOP_CUT): JS-owned, exactly the frame's length, filled up to
+   * #assembled from the chunks received so far. The core holds none of it (and counts none of it).
+   */
+  #assembly: Uint8Array | undefined = undefined;
+  #assembled = 0;
   /** Decoded names by interned id (ids are stable for the parser's life, across reset()). */
   readonly #names: Name[] = [];
   /** Frames decoded but not delivered because a sink threw; delivered first by the next drain(). */
@@ -163,6 +178,8 @@ export class NativeParser implements Disposable {
     this.#flags = options.resp2PushArrays ? abi.PW_OPTION_RESP2_PUSH_ARRAYS : 0;
     const optionWords = optionsToWords(options.limits ?? {}, this.#flags);
     optionWords[abi.OPTION_IN_PLACE_MIN_BYTES] = options.retainedInput ? strategy.inPlaceMinBytes : 0;
+    // Worth it only where the assembled frame's payload can then stay where it is.
+    optionWords[abi.OPTION_ASSEMBLE_MIN_BYTES] = options.retainedInput ? strategy.assembleMinBytes : 0;
     const handle = this.#library.parserNew(new Uint8Array(optionWords.buffer));
     if (handle === null) {
       throw new NativeLibraryError("pw_parser_new returned NULL: the options were rejected or memory ran out");
@@ -177,6 +194,7 @@ export class NativeParser implements Disposable {
   /** Appends socket bytes (copied by the core). Throws ProtocolError when the parser is poisoned. */
   feed(bytes: Uint8Array): void {
     this.#assertOpen();
+    this.#flushAssembly();
     if (bytes.length === 0) return;
     const status = this.#library.feed(this.#handle, bytes, bytes.length);
     if (status < 0) throw this.#error(status);
@@ -211,7 +229,59 @@ export class NativeParser implements Disposable {
       this.feed(bytes);
       return this.drain(sink);
     }
+    if (this.#assembly !== undefined) return this.#receiveAssembling(bytes, sink, retained);
     return this.#drain(bytes, bytes.length, sink, retained);
+  }
+
+  /**
+   * receive() while a cut frame is assembled: `bytes` first completes it; the complete frame goes to
+   * the core as a chunk of its own (retained: nothing writes to it again), then the rest of `bytes`.
+   */
+  #receiveAssembling(bytes: Uint8Array, sink: (frame: Frame) => void, retained: boolean): number {
+    const assembly = this.#assembly!;
+    const missing = assembly.length - this.#assembled;
+    if (bytes.length < missing) {
+      assembly.set(bytes, this.#assembled);
+      this.#assembled += bytes.length;
+      return 0;
+    }
+    assembly.set(bytes.length === missing ? bytes : bytes.subarray(0, missing), this.#assembled);
+    this.#assembly = undefined;
+    this.#assembled = 0;
+    const rest = bytes.subarray(missing);
+    const generation = this.#generation;
+    let delivered: number;
+    try {
+      delivered = this.#drain(assembly, assembly.length, sink, true);
+    } catch (error) {
+      // A sink threw (or the stream is bad): the rest is not lost, it waits in the core, after
+      // whatever of the frame #drain left there. Not after reset() or close(): it is the old stream's.
+      if (rest.length > 0 && generation === this.#generation) this.#library.feed(this.#handle, rest, rest.length);
+      throw error;
+    }
+    // Views of the assembly keep only the assembly: `bytes` is not kept unless its own Frames keep it.
+    this.#inputKept = false;
+    if (rest.length === 0 || generation !== this.#generation) return delivered;
+    return delivered + this.receive(rest, sink, retained);
+  }
+
+  /** The start of a cut frame of `frameLength` bytes (PW_STOP_CUT): copied, it is all the core left. */
+  #beginAssembly(start: Uint8Array, frameLength: number): void {
+    const assembly = this.#library.allocate(frameLength);
+    assembly.set(start);
+    this.#assembly = assembly;
+    this.#assembled = start.length;
+  }
+
+  /** Hands the bytes of a frame being assembled to the core, before anything fed after them. */
+  #flushAssembly(): void {
+    const assembly = this.#assembly;
+    if (assembly === undefined) return;
+    const held = this.#assembled;
+    this.#assembly = undefined;
+    this.#assembled = 0;
+    const status = this.#library.feed(this.#handle, assembly, held);
+    if (status < 0) throw this.#error(status);
   }
 
   /** The last receive(bytes, sink, true) made Frames that are views of `bytes`: never write to it again. */
@@ -267,10 +337,12 @@ export class NativeParser implements Disposable {
           input = PLACEHOLDER;
           inputLength = 0;
         }
+        // The bytes not taken start a frame to assemble here: after this batch, if the stream is the same.
+        const cutLength = this.#outWords[2] === abi.PW_STOP_CUT && status >= 0 ? this.#outWords[4] : 0;
         if (status === abi.PW_OK) {
           const count = this.#outWords[0];
           // Read before the sink runs: a sink may call reset() (the words stay ours, but be plain).
-          const more = this.#outWords[2] !== abi.PW_STOP_NOTHING || inputLength > 0;
+          const more = cutLength === 0 && (this.#outWords[2] !== abi.PW_STOP_NOTHING || inputLength > 0);
           if (this.#views) {
             // Hand the used part of the slab out: it is never written again.
             this.#cursor = cursor + this.#outWords[1];
@@ -278,20 +350,27 @@ export class NativeParser implements Disposable {
           } else {
             delivered += this.#deliverBatch(count, slab, 0, false, sink);
           }
-          if (!more) break;
+          if (more) continue;
+        } else if (status !== abi.PW_PENDING) {
+          if (status !== abi.PW_BUFFER_TOO_SMALL) throw this.#error(status);
+          const needed = this.#outWords[1];
+          // Views: a message that fits an empty slab and is not large starts a new slab. Copy: the slab is
+          // empty on every call, so the message is larger than the slab: its own buffer too.
+          if (this.#views && needed < this.#ownBufferMinBytes && needed <= this.#slabBytes) {
+            this.#data = new Uint8Array(this.#slabBytes);
+            this.#cursor = 0;
+          } else {
+            delivered += this.#deliverLarge(needed, sink);
+          }
           continue;
         }
-        if (status === abi.PW_PENDING) break;
-        if (status !== abi.PW_BUFFER_TOO_SMALL) throw this.#error(status);
-        const needed = this.#outWords[1];
-        // Views: a message that fits an empty slab and is not large starts a new slab. Copy: the slab is
-        // empty on every call, so the message is larger than the slab: its own buffer too.
-        if (this.#views && needed < this.#ownBufferMinBytes && needed <= this.#slabBytes) {
-          this.#data = new Uint8Array(this.#slabBytes);
-          this.#cursor = 0;
-          continue;
+        // A sink that threw left the cut bytes in `input`, for the core (finally, below).
+        if (cutLength !== 0 && generation === this.#generation) {
+          this.#beginAssembly(input, cutLength);
+          input = PLACEHOLDER;
+          inputLength = 0;
         }
-        delivered += this.#deliverLarge(needed, sink);
+        break;
       }
     } finally {
       this.#draining = false;
@@ -381,6 +460,7 @@ export class NativeParser implements Disposable {
       totalBytesFed: Number(counters[abi.COUNTER_TOTAL_BYTES_FED]),
       errors: Number(counters[abi.COUNTER_ERRORS]),
       bufferedBytes: Number(counters[abi.COUNTER_BUFFERED_BYTES]),
+      assemblingBytes: this.#assembled,
     };
   }
 
@@ -389,6 +469,8 @@ export class NativeParser implements Disposable {
     this.#assertOpen();
     this.#generation++;
     this.#undelivered = [];
+    this.#assembly = undefined;
+    this.#assembled = 0;
     const status = this.#library.reset(this.#handle);
     if (status !== abi.PW_OK) throw this.#error(status);
   }
@@ -398,6 +480,7 @@ export class NativeParser implements Disposable {
     if (this.#record.handle === undefined) return;
     this.#generation++;
     this.#undelivered = [];
+    this.#assembly = undefined;
     forgotten.unregister(this.#record);
     freeRecord(this.#record);
   }

@@ -85,7 +85,7 @@ export type SymbolName = keyof typeof symbols;
 
 // ---- constants mirrored from pushwire.h (names as in C, minus nothing) -------------------------
 
-export const PW_ABI_VERSION = 1;
+export const PW_ABI_VERSION = 2;
 
 // Status codes (pw_status, int32_t). > 0 is "nothing yet", < 0 is an error.
 export const PW_OK = 0;
@@ -101,10 +101,14 @@ export const PW_ERR_OUT_OF_MEMORY = -7;
 export const PW_ERR_INVALID_ARGUMENT = -8;
 export const PW_ERR_FOREIGN_MESSAGE = -9;
 
-// pw_feed_next_batch out[2]: why the batch ended (out[3]: bytes taken; with PW_STOP_ROOM the rest goes next).
+// pw_feed_next_batch out[2]: why the batch ended (out[3]: bytes taken; with PW_STOP_ROOM the rest goes next;
+// with PW_STOP_CUT the rest is the start of a frame of out[4] bytes for the caller to assemble).
 export const PW_STOP_NOTHING = 0;
 export const PW_STOP_ROOM = 1;
 export const PW_STOP_ERROR = 2;
+export const PW_STOP_CUT = 3;
+/** Words of pw_feed_next_batch's `out` (5 with pw_options.assemble_min_bytes). */
+export const FEED_BATCH_OUT_WORDS = 5;
 
 /** Names of the negative statuses, for error messages (index = -status). */
 export const STATUS_NAMES: readonly string[] = [
@@ -176,8 +180,8 @@ export const PW_MAX_INTERNED_NAME_LENGTH = 1024;
 export const PW_OPTION_RESP2_PUSH_ARRAYS = 1;
 export const PW_NO_INTERNING = 0xFFFFFFFF;
 
-/** Word indexes of pw_options (8 × uint32_t = 32 bytes). */
-export const OPTIONS_WORDS = 8;
+/** Word indexes of pw_options (9 × uint32_t = 36 bytes). */
+export const OPTIONS_WORDS = 9;
 export const OPTION_MAX_BULK_LENGTH = 0;
 export const OPTION_MAX_NESTING_DEPTH = 1;
 export const OPTION_MAX_AGGREGATE_LENGTH = 2;
@@ -185,6 +189,7 @@ export const OPTION_MAX_QUEUED_BYTES = 3;
 export const OPTION_MAX_INTERNED_NAMES = 4;
 export const OPTION_FLAGS = 5;
 export const OPTION_IN_PLACE_MIN_BYTES = 6;
+export const OPTION_ASSEMBLE_MIN_BYTES = 7;
 
 /** pw_message layout on 64-bit targets: 8 × uint32_t, then 3 pointers (channel, pattern, payload). */
 export const MESSAGE_HEADER_WORDS = 8;

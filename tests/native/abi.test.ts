@@ -46,12 +46,25 @@ test("abi: kind names cover every PW_KIND_* value and nothing else", () => {
 });
 
 test("abi: struct sizes in the header comments match the layouts symbols.ts assumes", () => {
-  assert.match(header, /} pw_options;\s+\/\* 32 bytes \*\//);
-  assert.equal(abi.OPTIONS_WORDS * 4, 32);
+  assert.match(header, /} pw_options;\s+\/\* 36 bytes \*\//);
+  assert.equal(abi.OPTIONS_WORDS * 4, 36);
   assert.match(header, /} pw_message;\s+\/\* 56 bytes on 64-bit targets \*\//);
   assert.equal(abi.MESSAGE_POINTERS_OFFSET + 3 * 8, abi.MESSAGE_SIZE);
   assert.match(header, /} pw_counters;\s+\/\* 48 bytes \*\//);
   assert.equal(abi.COUNTERS_WORDS * 8, 48);
+});
+
+test("abi: each OPTION_* word index is its field's place in pw_options; out has FEED_BATCH_OUT_WORDS words", () => {
+  const body = header.match(/typedef struct pw_options \{([^}]*)\}/)?.[1];
+  assert.ok(body !== undefined, "pw_options not found in the header");
+  const fields = [...body.matchAll(/uint32_t\s+(\w+);/g)].map((match) => match[1]);
+  assert.equal(fields.length, abi.OPTIONS_WORDS);
+  const constants = abi as unknown as Record<string, unknown>;
+  fields.forEach((field, index) => {
+    if (field === "reserved") return;
+    assert.equal(constants[`OPTION_${field.toUpperCase()}`], index, `pw_options.${field}`);
+  });
+  assert.match(header, new RegExp(`\`out\` has 4 words; ${abi.FEED_BATCH_OUT_WORDS} with pw_options\\.assemble_min_bytes`));
 });
 
 test("abi: the loaded library reports PW_ABI_VERSION", () => {

@@ -59,7 +59,7 @@ test("loader: an ABI mismatch names both versions", () => {
 
 test("native: pw_free_message detects a double free (PW_ERR_FOREIGN_MESSAGE) and frees once", () => {
   const library = loadLibrary();
-  const parser = library.parserNew(new Uint8Array(32));
+  const parser = library.parserNew(new Uint8Array(abi.OPTIONS_WORDS * 4));
   assert.ok(parser !== null);
   try {
     const input = push(bulk("message"), bulk("c"), bulk("x"));

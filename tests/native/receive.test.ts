@@ -112,3 +112,115 @@ test(`receive: a sink that throws while part of the chunk is untaken loses nothi
     assert.deepEqual(seen, Array.from({ length: 2500 }, (_, index) => index));
   });
 });
+
+const assembleMinBytes = loadLibrary().batchStrategy.assembleMinBytes;
+
+/** Splits `stream` at the given offsets; each piece is its own buffer, as a socket read is. */
+function piecesAt(stream: Uint8Array, cuts: number[]): Uint8Array[] {
+  const edges = [0, ...cuts, stream.length];
+  return edges.slice(1).map((end, index) => stream.slice(edges[index], end));
+}
+
+test(`receive: a long frame cut by chunk ends is assembled once, in a buffer of its own; the core buffers none of it (${runtime})`, () => {
+  assert.ok(assembleMinBytes >= inPlaceMinBytes && assembleMinBytes > 0, `assembleMinBytes ${assembleMinBytes}`);
+  const payloadBytes = (index: number) => assembleMinBytes + index * 700;
+  const frameBytes = (index: number) => push(bulk("message"), bulk(`c${index % 3}`), bulk(new Uint8Array(payloadBytes(index)))).length;
+  const stream = messages(12, payloadBytes);
+  const expected = parsePlain(stream);
+  // Chunks smaller than most frames (a frame may span four), and larger.
+  for (const size of [Math.floor(assembleMinBytes / 3) + 1, Math.floor(assembleMinBytes * 0.8), assembleMinBytes + 4096, 3 * assembleMinBytes]) {
+    withParser({ retainedInput: true }, (parser) => {
+      const frames: Frame[] = [];
+      const chunks = chunksOf(stream, size);
+      const chunkBuffers = new Set(chunks.map((chunk) => chunk.buffer));
+      let mostBuffered = 0;
+      let assembling = 0;
+      for (const chunk of chunks) {
+        parser.receive(chunk, (frame) => frames.push(frame), true);
+        const stats = parser.stats();
+        mostBuffered = Math.max(mostBuffered, stats.bufferedBytes);
+        if (stats.assemblingBytes > 0) assembling++;
+      }
+      assert.deepEqual(frames.map(plain), expected, `chunks of ${size} bytes`);
+      const stats = parser.stats();
+      assert.equal(stats.bufferedBytes, 0);
+      assert.equal(stats.assemblingBytes, 0);
+      assert.equal(stats.totalBytesFed, stream.length);
+      assert.ok(assembling > 0, `chunks of ${size}: no frame was being assembled between chunks`);
+      // Only a frame cut inside its first bytes (its length not known yet) goes through the core.
+      assert.ok(mostBuffered < 64, `chunks of ${size}: ${mostBuffered} bytes buffered in the core`);
+      // Each payload is a view: of its chunk, or of the buffer its frame was assembled in, which
+      // holds that frame and nothing else.
+      const assembled = frames.filter((frame, index) => {
+        if (chunkBuffers.has(frame.data.buffer)) return false;
+        assert.equal(frame.data.buffer.byteLength, frameBytes(index), `frame ${index}: a view of its own frame's bytes`);
+        return true;
+      });
+      assert.ok(assembled.length >= 3, `chunks of ${size}: ${assembled.length} frames assembled`);
+    });
+  }
+});
+
+test(`receive: a chunk that only completes an assembled frame is not kept (${runtime})`, () => {
+  const stream = messages(1, () => assembleMinBytes + 1000);
+  withParser({ retainedInput: true }, (parser) => {
+    const [first, second] = piecesAt(stream, [2000]);
+    const frames: Frame[] = [];
+    assert.equal(parser.receive(first, (frame) => frames.push(frame), true), 0);
+    assert.equal(parser.stats().assemblingBytes, 2000);
+    assert.equal(parser.receive(second, (frame) => frames.push(frame), true), 1);
+    assert.equal(parser.inputKept, false);
+    assert.notEqual(frames[0].data.buffer, first.buffer);
+    assert.notEqual(frames[0].data.buffer, second.buffer);
+    assert.deepEqual(frames.map(plain), parsePlain(stream));
+  });
+});
+
+test(`receive: a sink that throws around an assembled frame loses nothing and keeps the order (${runtime})`, () => {
+  // One small frame, a long one cut twice, then small ones: the sink throws at each position in turn.
+  const stream = messages(8, (index) => (index === 1 ? assembleMinBytes + 6000 : 10));
+  const expected = parsePlain(stream);
+  const first = push(bulk("message"), bulk("c0"), bulk(new Uint8Array(10))).length;
+  for (let throwAt = 0; throwAt < 8; throwAt++) {
+    withParser({ retainedInput: true }, (parser) => {
+      const seen: Frame[] = [];
+      let calls = 0;
+      const sink = (frame: Frame) => {
+        if (calls++ === throwAt) throw new Error("consumer failed");
+        seen.push(frame);
+      };
+      for (const chunk of piecesAt(stream, [first + 100, first + 3000 + assembleMinBytes / 2])) {
+        try {
+          parser.receive(chunk, sink, true);
+        } catch (error) {
+          assert.match(String(error), /consumer failed/);
+        }
+      }
+      parser.drain(sink);
+      assert.equal(calls, 8, `throw at ${throwAt}`);
+      assert.deepEqual(seen.map(plain), expected.filter((_, index) => index !== throwAt));
+      assert.equal(parser.stats().assemblingBytes + parser.stats().bufferedBytes, 0);
+    });
+  }
+});
+
+test(`receive: feed() while a frame is assembled keeps the stream's order; reset() drops it (${runtime})`, () => {
+  const stream = messages(3, (index) => (index === 0 ? assembleMinBytes + 5000 : 20));
+  const [first, second] = piecesAt(stream, [1500]);
+  withParser({ retainedInput: true }, (parser) => {
+    assert.equal(parser.receive(first, () => assert.fail("no frame is complete yet"), true), 0);
+    assert.equal(parser.stats().assemblingBytes, 1500);
+    parser.feed(second);
+    assert.equal(parser.stats().assemblingBytes, 0);
+    const frames: Frame[] = [];
+    parser.drain((frame) => frames.push(frame));
+    assert.deepEqual(frames.map(plain), parsePlain(stream));
+
+    parser.receive(first, () => assert.fail("no frame is complete yet"), true);
+    parser.reset();
+    assert.equal(parser.stats().assemblingBytes, 0);
+    const again: Frame[] = [];
+    parser.receive(stream, (frame) => again.push(frame), true);
+    assert.deepEqual(again.map(plain), parsePlain(stream));
+  });
+});
