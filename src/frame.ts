@@ -34,7 +34,8 @@ export class Frame {
    * more on Bun, 512 B or more on Deno, is a view of the socket read it arrived in (never copied at
    * all; Bun: a chunk of up to 512 KiB, Deno: a read buffer of 256 KiB); on Deno smaller payloads
    * share a slab of at most 128 KiB; holding `data` keeps that chunk, buffer or slab alive. A large
-   * payload cut by the end of a read may share its own buffer with its channel bytes. Treat it as
+   * payload cut by the end of a read is a view of a buffer of its own, which holds only its frame
+   * (from 32 KiB: RESP header and channel bytes too) or only its message's bytes. Treat it as
    * read-only; copy it (`data.slice()`) to keep a payload for long without pinning its neighbours.
    */
   data: Uint8Array;
