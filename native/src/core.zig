@@ -453,9 +453,9 @@ pub const Parser = struct {
 
     /// True when a cut message push of `length` bytes goes back to the caller to assemble
     /// (PW_STOP_CUT) rather than into the input buffer: buffered, its bytes were copied in and
-    /// then out again into a buffer of its own (the caller's copy is the only one), which was
-    /// what kept Bun at 64 KiB below Bun's own client. Only when the frame fits the queue limit,
-    /// so a frame the limit refuses is refused where it always was.
+    /// then out again into a buffer of its own; the caller's copy is the only one (NativeParser,
+    /// 64 KiB frames in 192 KiB chunks: 4.0–4.2 → 2.2–3.0 µs a message on Bun). Only when the
+    /// frame fits the queue limit, so a frame the limit refuses is refused where it always was.
     inline fn leavesCutFrame(self: *const Parser, length: usize) bool {
         if (self.assemble_min_bytes == 0 or length < self.assemble_min_bytes) return false;
         assert(self.reader.bufferedBytes() == 0);

@@ -416,80 +416,98 @@ test "the message fast path gives exactly what the general path gives (both APIs
 /// cut with PW_STOP_CUT are assembled as a caller does (testing_support.Assembly).
 fn messageDigest(options: abi.Options, stream: []const u8, chunk_length: usize, api: Api) !u64 {
     const allocator = testing.allocator;
-    const parser = try core.Parser.create(allocator, options);
-    defer parser.destroy();
-    var assembly: support.Assembly = .{};
-    defer assembly.deinit(allocator);
-    // The bytes of the current call: a chunk, or a frame assembled from chunks.
-    var calls: [2][]const u8 = undefined;
-    var assembled: ?[]u8 = null;
-    defer if (assembled) |frame| allocator.free(frame);
-    var hasher = std.hash.Wyhash.init(0);
-    var headers: [3 * abi.batch_header_words]u32 = undefined;
-    const data = try allocator.alloc(u8, 1 << 20);
-    defer allocator.free(data);
+    var run: DigestRun = .{ .options = options, .api = api, .parser = try core.Parser.create(allocator, options), .data = try allocator.alloc(u8, 1 << 20) };
+    defer run.deinit();
     var offset: usize = 0;
-    outer: while (offset < stream.len) {
+    while (offset < stream.len and !run.ended) {
         const chunk = stream[offset..@min(stream.len, offset + chunk_length)];
         offset += chunk.len;
-        if (api != .fused) parser.feed(chunk) catch |err| {
-            hasher.update(@errorName(err));
-            break;
-        };
-        var call_count: usize = 1;
-        calls[0] = if (api == .fused) chunk else &.{};
-        if (assembly.active()) {
-            const rest = assembly.take(chunk);
-            if (assembled) |frame| allocator.free(frame);
-            assembled = assembly.finished();
-            if (assembled == null) continue;
-            calls = .{ assembled.?, rest };
-            call_count = 2;
+        if (api != .fused) {
+            run.parser.feed(chunk) catch |err| {
+                run.hasher.update(@errorName(err));
+                break;
+            };
+            try run.call(&.{});
+            continue;
         }
-        for (calls[0..call_count]) |call| {
-        var bytes: []const u8 = call;
+        if (!run.assembly.active()) {
+            try run.call(chunk);
+            continue;
+        }
+        // A frame being assembled: the chunk completes it (or not yet), then the rest goes.
+        const rest = run.assembly.take(chunk);
+        const frame = run.assembly.finished() orelse continue;
+        defer allocator.free(frame);
+        try run.call(frame);
+        if (!run.ended) try run.call(rest);
+    }
+    run.assembly.flush(allocator, run.parser) catch |err| run.hasher.update(@errorName(err));
+    const counters = run.parser.counters();
+    run.hasher.update(std.mem.asBytes(&[_]u64{ counters.total_messages, counters.buffered_bytes, counters.errors, counters.total_bytes_fed }));
+    return run.hasher.final();
+}
+
+const DigestRun = struct {
+    options: abi.Options,
+    api: Api,
+    parser: *core.Parser,
+    data: []u8,
+    headers: [3 * abi.batch_header_words]u32 = undefined,
+    hasher: std.hash.Wyhash = std.hash.Wyhash.init(0),
+    assembly: support.Assembly = .{},
+    /// The stream ended in an error (hashed).
+    ended: bool = false,
+
+    fn deinit(self: *DigestRun) void {
+        self.assembly.deinit(testing.allocator);
+        testing.allocator.free(self.data);
+        self.parser.destroy();
+    }
+
+    /// Batches until the parser has nothing complete: from `bytes` with the fused API (then from
+    /// the bytes it did not take), from the input buffer otherwise.
+    fn call(self: *DigestRun, bytes_given: []const u8) !void {
+        const fused = self.api == .fused;
+        var bytes = bytes_given;
         while (true) {
             const call_bytes = bytes;
-            const result = (if (api == .fused) parser.feedNextBatch(bytes, &headers, data) else parser.nextBatch(&headers, data)) catch |err| {
-                hasher.update(@errorName(err));
-                hasher.update(parser.errorMessage());
-                break :outer;
+            const result = (if (fused) self.parser.feedNextBatch(bytes, &self.headers, self.data) else self.parser.nextBatch(&self.headers, self.data)) catch |err| {
+                self.hasher.update(@errorName(err));
+                self.hasher.update(self.parser.errorMessage());
+                self.ended = true;
+                return;
             };
             try testing.expect(result.status != .buffer_too_small);
-            for (0..result.message_count) |index| {
-                const header = headers[index * abi.batch_header_words ..][0..abi.batch_header_words];
-                const in_input = header[abi.batch_flags] & abi.flag_payload_in_input != 0;
-                const start = header[abi.batch_data_offset];
-                const channel_end = start + header[abi.batch_channel_length];
-                const pattern_end = channel_end + header[abi.batch_pattern_length];
-                const payload_length = header[abi.batch_payload_length];
-                if (in_input) try testing.expect(payload_length >= options.in_place_min_bytes);
-                const payload = if (in_input)
-                    call_bytes[header[abi.batch_payload_input_offset]..][0..payload_length]
-                else
-                    data[pattern_end..][0..payload_length];
-                const count = if (in_input) 0 else header[abi.batch_count];
-                hasher.update(std.mem.asBytes(&[_]u32{ header[abi.batch_kind], header[abi.batch_flags] & ~abi.flag_payload_in_input, count, header[abi.batch_name_ids], header[abi.batch_channel_length], header[abi.batch_pattern_length], payload_length }));
-                hasher.update(data[start..pattern_end]);
-                hasher.update(payload);
-            }
-            bytes = if (api == .fused) bytes[result.bytes_taken..] else &.{};
+            for (0..result.message_count) |index| try self.hashMessage(index, call_bytes);
+            bytes = if (fused) bytes[result.bytes_taken..] else &.{};
             if (result.stop == .cut) {
-                try testing.expect(options.assemble_min_bytes != 0 and result.cut_length >= options.assemble_min_bytes);
+                try testing.expect(self.options.assemble_min_bytes != 0 and result.cut_length >= self.options.assemble_min_bytes);
                 try testing.expect(result.cut_length > bytes.len and bytes.len > 0);
-                try assembly.begin(allocator, result.cut_length, bytes);
-                break;
+                return self.assembly.begin(testing.allocator, result.cut_length, bytes);
             }
-            if (result.status != .ok) break;
-            if (api == .fused and result.stop == .nothing) break;
-        }
+            if (result.status != .ok) return;
+            if (fused and result.stop == .nothing) return;
         }
     }
-    assembly.flush(allocator, parser) catch |err| hasher.update(@errorName(err));
-    const counters = parser.counters();
-    hasher.update(std.mem.asBytes(&[_]u64{ counters.total_messages, counters.buffered_bytes, counters.errors, counters.total_bytes_fed }));
-    return hasher.final();
-}
+
+    fn hashMessage(self: *DigestRun, index: usize, call_bytes: []const u8) !void {
+        const header = self.headers[index * abi.batch_header_words ..][0..abi.batch_header_words];
+        const in_input = header[abi.batch_flags] & abi.flag_payload_in_input != 0;
+        const start = header[abi.batch_data_offset];
+        const channel_end = start + header[abi.batch_channel_length];
+        const pattern_end = channel_end + header[abi.batch_pattern_length];
+        const payload_length = header[abi.batch_payload_length];
+        if (in_input) try testing.expect(payload_length >= self.options.in_place_min_bytes);
+        const payload = if (in_input)
+            call_bytes[header[abi.batch_payload_input_offset]..][0..payload_length]
+        else
+            self.data[pattern_end..][0..payload_length];
+        const count = if (in_input) 0 else header[abi.batch_count];
+        self.hasher.update(std.mem.asBytes(&[_]u32{ header[abi.batch_kind], header[abi.batch_flags] & ~abi.flag_payload_in_input, count, header[abi.batch_name_ids], header[abi.batch_channel_length], header[abi.batch_pattern_length], payload_length }));
+        self.hasher.update(self.data[start..pattern_end]);
+        self.hasher.update(payload);
+    }
+};
 
 test "in-place payloads are the bytes a copy would give, and straddling frames lose nothing" {
     const allocator = testing.allocator;

@@ -364,7 +364,8 @@ export class NativeParser implements Disposable {
           }
           continue;
         }
-        // A sink that threw left the cut bytes in `input`, for the core (finally, below).
+        // Here every frame of the batch was delivered (a sink that throws skips this, and the finally
+        // below hands the cut bytes to the core instead).
         if (cutLength !== 0 && generation === this.#generation) {
           this.#beginAssembly(input, cutLength);
           input = PLACEHOLDER;
