@@ -68,6 +68,35 @@ test(`roundtrip: 10,000 random binary payloads (0 B-64 KiB) arrive exact and in 
     assert.equal(client.stats().dropped, 0);
   }), { timeoutMs: 60_000 });
 
+test(`roundtrip: 300 long payloads (32 KiB-300 KiB, most cut by a read's end) arrive exact, held ones intact (${runtime})`, () =>
+  withServer(async (server) => {
+    // Long frames cut by a socket read's end are assembled in a buffer of their own (NativeParser,
+    // PW_STOP_CUT); every message is held to the end, so a buffer reused too early would show.
+    const random = seededRandom(0x1a46e);
+    const payloads: Uint8Array[] = [];
+    for (let i = 0; i < 300; i++) payloads.push(randomBytes(random, 32 * 1024 + Math.floor(random() * 270 * 1024)));
+    await using client = await connect(server.url);
+    const subscription = await client.subscribe("long", { bufferSize: 1_000 });
+    const publisher = await RawConnection.connect(server.port);
+    try {
+      const replies = await publisher.pipeline(payloads.map((payload) => ["PUBLISH", "long", payload]));
+      assert.ok(replies.every((reply) => reply === 1));
+    } finally {
+      await publisher.close();
+    }
+    const held: Message[] = [];
+    for await (const message of subscription) {
+      held.push(message);
+      if (held.length === payloads.length) break;
+    }
+    held.forEach((message, index) => {
+      if (!sameBytes(message.data, payloads[index])) {
+        assert.fail(`payload ${index} differs (length ${message.data.length}, expected ${payloads[index].length})`);
+      }
+    });
+    assert.equal(client.stats().dropped, 0);
+  }), { timeoutMs: 60_000 });
+
 test(`roundtrip: pattern messages carry pattern and channel (${runtime})`, () =>
   withServer(async (server) => {
     await using client = await connect(server.url);
