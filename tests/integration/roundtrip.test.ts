@@ -9,6 +9,17 @@ import { connect, type Message } from "../../mod.ts";
 import { RawConnection } from "../helpers/raw_resp.ts";
 import { numsub, randomBytes, sameBytes, seededRandom, withServer } from "./support.ts";
 
+/** PUBLISHes every payload to `channel` in one pipeline from the raw client; each must reach one subscriber. */
+async function publishEach(port: number, channel: string, payloads: Uint8Array[]): Promise<void> {
+  const publisher = await RawConnection.connect(port);
+  try {
+    const replies = await publisher.pipeline(payloads.map((payload) => ["PUBLISH", channel, payload]));
+    assert.ok(replies.every((reply) => reply === 1));
+  } finally {
+    await publisher.close();
+  }
+}
+
 test(`roundtrip: connect, subscribe, publish, receive (${runtime})`, () =>
   withServer(async (server) => {
     await using client = await connect(server.url);
@@ -49,13 +60,7 @@ test(`roundtrip: 10,000 random binary payloads (0 B-64 KiB) arrive exact and in 
     }
     await using client = await connect(server.url);
     const subscription = await client.subscribe("firehose", { bufferSize: 20_000 });
-    const publisher = await RawConnection.connect(server.port);
-    try {
-      const replies = await publisher.pipeline(payloads.map((payload) => ["PUBLISH", "firehose", payload]));
-      assert.ok(replies.every((reply) => reply === 1));
-    } finally {
-      await publisher.close();
-    }
+    await publishEach(server.port, "firehose", payloads);
     let index = 0;
     for await (const message of subscription) {
       assert.equal(message.channel, "firehose");
@@ -77,13 +82,7 @@ test(`roundtrip: 300 long payloads (32 KiB-300 KiB, most cut by a read's end) ar
     for (let i = 0; i < 300; i++) payloads.push(randomBytes(random, 32 * 1024 + Math.floor(random() * 270 * 1024)));
     await using client = await connect(server.url);
     const subscription = await client.subscribe("long", { bufferSize: 1_000 });
-    const publisher = await RawConnection.connect(server.port);
-    try {
-      const replies = await publisher.pipeline(payloads.map((payload) => ["PUBLISH", "long", payload]));
-      assert.ok(replies.every((reply) => reply === 1));
-    } finally {
-      await publisher.close();
-    }
+    await publishEach(server.port, "long", payloads);
     const held: Message[] = [];
     for await (const message of subscription) {
       held.push(message);
