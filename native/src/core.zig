@@ -14,6 +14,7 @@ const parser = @import("parser.zig");
 const push = @import("push.zig");
 const intern = @import("intern.zig");
 const fast_path = @import("fast_path.zig");
+const copy = @import("copy.zig").copy;
 const Error = errors.Error;
 
 const message_alignment = std.mem.Alignment.of(abi.Message);
@@ -615,7 +616,7 @@ pub const Parser = struct {
 
     /// Copies a part of a message. Channel names and small payloads are most parts: up to 32
     /// bytes they take two overlapping moves inline instead of a libc call (measured: the calls
-    /// were a fifth of the batch path at 16-byte payloads); longer ones go to @memcpy.
+    /// were a fifth of the batch path at 16-byte payloads); longer ones go to copy.zig.
     /// The caller's buffer and the input buffer never overlap.
     inline fn copyBytes(destination: []u8, source: []const u8) void {
         assert(destination.len == source.len);
@@ -630,7 +631,7 @@ pub const Parser = struct {
             4...7 => copyOverlapping(4, destination, source),
             8...15 => copyOverlapping(8, destination, source),
             16...32 => copyOverlapping(16, destination, source),
-            else => @memcpy(destination, source),
+            else => copy(destination, source),
         }
     }
 

@@ -15,6 +15,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const Allocator = std.mem.Allocator;
 const errors = @import("errors.zig");
+const copy = @import("copy.zig").copy;
 
 pub const ReaderError = error{ Protocol, BulkTooLong, TooDeep, AggregateTooLong, OutOfMemory };
 
@@ -119,7 +120,10 @@ pub const Reader = struct {
 
     pub fn append(self: *Reader, allocator: Allocator, bytes: []const u8) Allocator.Error!void {
         try self.compactFor(allocator, bytes.len);
-        try self.buffer.appendSlice(allocator, bytes);
+        try self.buffer.ensureUnusedCapacity(allocator, bytes.len);
+        const start = self.buffer.items.len;
+        self.buffer.items.len = start + bytes.len;
+        copy(self.buffer.items[start..], bytes);
     }
 
     /// Moves the unconsumed tail to the front, but only when growth is due and the move costs no
@@ -147,14 +151,15 @@ pub const Reader = struct {
             // it cannot be had, compacting in place and growing as before still works.
             if (std.ArrayList(u8).initCapacity(allocator, capacity_wanted)) |larger_const| {
                 var larger = larger_const;
-                larger.appendSliceAssumeCapacity(tail);
+                larger.items.len = tail.len;
+                copy(larger.items, tail);
                 self.buffer.deinit(allocator);
                 self.buffer = larger;
                 self.read_offset = 0;
                 return;
             } else |_| {}
         }
-        @memcpy(self.buffer.items[0..buffered], tail);
+        copy(self.buffer.items[0..buffered], tail);
         self.buffer.items.len = buffered;
         self.read_offset = 0;
     }

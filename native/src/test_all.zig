@@ -6,6 +6,7 @@ test {
     _ = @import("errors.zig");
     _ = @import("intern.zig");
     _ = @import("slot.zig");
+    _ = @import("copy.zig");
     _ = @import("glob.zig");
     _ = @import("push.zig");
     _ = @import("fast_path.zig");
