@@ -62,7 +62,7 @@ let stopServer: () => Promise<void>;
 if (bun) {
   const server = bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handler });
   port = server.port;
-  stopServer = async () => server.stop(true);
+  stopServer = () => Promise.resolve(server.stop(true));
 } else {
   const server = deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
   port = server.addr.port;

@@ -52,6 +52,13 @@ if [ -z "$filter" ]; then
   else count "deno check" 0 1; sed 's/\x1b\[[0-9;]*m//g' "$check_log" | grep -A4 -E 'TS[0-9]+' | head -30; fi
 fi
 
+# --- Lint (deno lint: the same sources; a finding fails the suite) -----------------------------------------
+if [ -z "$filter" ]; then
+  lint_log="$log_dir/deno-lint.log"
+  if deno lint >"$lint_log" 2>&1; then count "deno lint" 1 0
+  else count "deno lint" 0 1; sed 's/\x1b\[[0-9;]*m//g' "$lint_log" | tail -30; fi
+fi
+
 # --- TypeScript tests, both runtimes -------------------------------------------------------------------
 test_root="tests${filter:+/$filter}"
 

@@ -551,8 +551,8 @@ export class Client implements AsyncDisposable {
     return this.#closed;
   }
 
-  async #shutdown(error: Error | undefined): Promise<void> {
-    if (this.#state === "closing" || this.#state === "closed") return this.#closed;
+  #shutdown(error: Error | undefined): Promise<void> {
+    if (this.#state === "closing" || this.#state === "closed") return this.#closed ?? Promise.resolve();
     const closing = (async () => {
       this.#state = "closing";
       this.#backoff.wake();

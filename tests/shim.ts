@@ -15,12 +15,14 @@ export interface TestOptions {
   sanitize?: boolean;
 }
 
+// deno-lint-ignore no-explicit-any
 declare const Deno: any;
 declare const Bun: unknown;
 
 export const runtime: "bun" | "deno" = typeof Bun !== "undefined" ? "bun" : "deno";
 
 // The specifier is built at run time so Deno never tries to resolve "bun:test".
+// deno-lint-ignore no-explicit-any
 const bunTest: any = runtime === "bun" ? await import(["bun", "test"].join(":")) : undefined;
 
 const defaultTimeoutMs = 30_000;

@@ -125,8 +125,9 @@ async function openIoredis(url: string, options: ReceiverOptions): Promise<Recei
       await client.subscribe(channel);
     },
     dropped: () => 0,
-    async close() {
+    close() {
       client.disconnect();
+      return Promise.resolve();
     },
   };
 }
@@ -163,8 +164,9 @@ async function openBunRedis(url: string, options: ReceiverOptions): Promise<Rece
       await client.subscribe(channel, (message: string) => onMessage(message));
     },
     dropped: () => 0,
-    async close() {
+    close() {
       client.close();
+      return Promise.resolve();
     },
   };
 }

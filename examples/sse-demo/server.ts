@@ -12,7 +12,9 @@ import { connect } from "../../mod.ts";
 import { openSSE, type SSEStream } from "../../src/sse.ts";
 import { type LocalRedis, startLocalRedis } from "./local_redis.ts";
 
+// deno-lint-ignore no-explicit-any
 declare const Bun: any;
+// deno-lint-ignore no-explicit-any
 declare const Deno: any;
 
 export interface DemoOptions {

@@ -188,6 +188,7 @@ export class ClusterClient implements AsyncDisposable {
   }
 
   /** PUBLISH on any node (the cluster broadcasts it); resolves with the receivers on that node's view. */
+  // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
   async publish(channel: NameInput, data: NameInput): Promise<number> {
     validatePublish("publish", channel, data);
     return this.#withRetries("publish", this.#maxAttempts, () =>
@@ -195,6 +196,7 @@ export class ClusterClient implements AsyncDisposable {
   }
 
   /** SPUBLISH to the primary owning the channel's slot, following MOVED. */
+  // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
   async spublish(channel: NameInput, data: NameInput): Promise<number> {
     validatePublish("spublish", channel, data);
     const slot = keySlot(channel);

@@ -11,6 +11,7 @@ interface BunFfi {
   dlopen(
     path: string,
     definitions: Record<string, { args: string[]; returns: string }>,
+    // deno-lint-ignore no-explicit-any
   ): { symbols: Record<string, (...args: any[]) => any>; close(): void };
   read: { u32(address: number, offset: number): number; ptr(address: number, offset: number): number };
   toArrayBuffer(address: number, byteOffset: number, byteLength: number): ArrayBuffer;

@@ -435,12 +435,17 @@ export class NativeParser implements Disposable {
     if (status < 0) throw this.#error(status);
     const message = this.#library.messageAt(this.#messageCell);
     if (message === null) throw new NativeLibraryError("pw_next_message returned PW_OK with a NULL message");
+    let frame: Frame;
     try {
-      return this.#copyMessage(message);
-    } finally {
-      const freed = this.#library.freeMessage(this.#handle, message);
-      if (freed !== abi.PW_OK) throw this.#error(freed);
+      frame = this.#copyMessage(message);
+    } catch (error) {
+      // The copy's error is the one to report; the message is freed all the same.
+      this.#library.freeMessage(this.#handle, message);
+      throw error;
     }
+    const freed = this.#library.freeMessage(this.#handle, message);
+    if (freed !== abi.PW_OK) throw this.#error(freed);
+    return frame;
   }
 
   /** Turns RESP2 subscriber-array classification on or off (after HELLO 3 is refused). */

@@ -5,21 +5,24 @@
 // unhandled, and every native byte must be freed after each close.
 import process from "node:process";
 import { assert, runtime, sleep, test } from "../shim.ts";
-import { connect, type Message, nativeMemory } from "../../mod.ts";
+import { connect, nativeMemory } from "../../mod.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
 import { seededRandom } from "../integration/support.ts";
 import { Flood } from "./flood.ts";
 
+// deno-lint-ignore no-explicit-any
 declare const Deno: any;
 
 /** Records unhandled rejections and uncaught errors until the returned function is called. */
 function watchUnhandled(): { failures: unknown[]; stop(): void } {
   const failures: unknown[] = [];
   if (runtime === "deno") {
+    // deno-lint-ignore no-explicit-any
     const onRejection = (event: any) => {
       event.preventDefault();
       failures.push(event.reason);
     };
+    // deno-lint-ignore no-explicit-any
     const onError = (event: any) => {
       event.preventDefault();
       failures.push(event.error);
@@ -64,7 +67,7 @@ test(`close during a flood, 100 times: no escape, no unhandled rejection, no nat
       const closeInCallback = random() < 0.3;
       let closing: Promise<void> | undefined;
       const channel = await client.subscribe("storm");
-      await client.psubscribe("storm.*", (message: Message) => {
+      await client.psubscribe("storm.*", () => {
         received++;
         if (closeInCallback && closing === undefined && random() < 0.01) closing = client.close();
       });

@@ -87,7 +87,7 @@ export class RedisCluster {
 
   /** Nodes as a live node sees them (CLUSTER NODES), skipping failed/handshake entries. */
   async nodes(fromPort?: number): Promise<ClusterNodeInfo[]> {
-    const port = fromPort ?? (await this.#livePort());
+    const port = fromPort ?? this.#livePort();
     const reply = await this.command(port, "CLUSTER", "NODES");
     if (reply instanceof RawError) throw reply;
     const nodes: ClusterNodeInfo[] = [];
@@ -214,7 +214,7 @@ export class RedisCluster {
     return this.servers.filter((server) => !this.#killed.has(server.port));
   }
 
-  async #livePort(): Promise<number> {
+  #livePort(): number {
     const running = this.#running();
     if (running.length === 0) throw new Error("no cluster node is running");
     return running[0].port;

@@ -3,7 +3,7 @@
 import { assert, test } from "../shim.ts";
 import type { Frame } from "../../src/frame.ts";
 import * as abi from "../../src/native/symbols.ts";
-import { array, bulk, bytes, integer, parseAll, plain, push, withParser } from "./resp.ts";
+import { bulk, bytes, integer, parseAll, plain, push, withParser } from "./resp.ts";
 
 const stream = bytes(
   push(bulk("subscribe"), bulk("news"), integer(1)),

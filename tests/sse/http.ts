@@ -3,7 +3,9 @@
 // express (a client that connects and then never reads). Only 127.0.0.1, port 0.
 import net from "node:net";
 
+// deno-lint-ignore no-explicit-any
 declare const Bun: any;
+// deno-lint-ignore no-explicit-any
 declare const Deno: any;
 
 export interface TestServer {
