@@ -17,6 +17,9 @@
 // batchStrategy.assembleMinBytes) is not buffered in the core: it is assembled here, in a buffer of its
 // own length, from the chunks that complete it, and then passed to the core as one chunk, so its payload
 // is a view of that buffer (one copy; buffered in the core it was copied in and then out again).
+// A caller that chooses where its reads land (Deno's transport) reads the missing bytes straight into
+// the assembly's rest (readTarget()), and those are not copied at all. Replay server, Deno, 64 KiB, CPU
+// µs/msg, medians of 12 A/B pairs: 40.2 → 34.7; redis-server, 6 + 6 pairs: 52.2 → 46.7, 49.8 → 47.1.
 // On both, a message that does not fit (pw_next_batch says PW_BUFFER_TOO_SMALL and how many bytes it
 // needs) and is large gets its own exact-size buffer: the core writes it straight there
 // (max_messages = 1) and the Frame's data is a view of that buffer, which nothing else shares.
@@ -240,12 +243,14 @@ export class NativeParser implements Disposable {
   #receiveAssembling(bytes: Uint8Array, sink: (frame: Frame) => void, retained: boolean): number {
     const assembly = this.#assembly!;
     const missing = assembly.length - this.#assembled;
+    // Bytes read straight into the assembly's rest (readTarget) are where they belong already.
+    const inPlace = bytes.buffer === assembly.buffer && bytes.byteOffset === assembly.byteOffset + this.#assembled;
     if (bytes.length < missing) {
-      assembly.set(bytes, this.#assembled);
+      if (!inPlace) assembly.set(bytes, this.#assembled);
       this.#assembled += bytes.length;
       return 0;
     }
-    assembly.set(bytes.length === missing ? bytes : bytes.subarray(0, missing), this.#assembled);
+    if (!inPlace) assembly.set(bytes.length === missing ? bytes : bytes.subarray(0, missing), this.#assembled);
     this.#assembly = undefined;
     this.#assembled = 0;
     const rest = bytes.subarray(missing);
@@ -282,6 +287,15 @@ export class NativeParser implements Disposable {
     this.#assembled = 0;
     const status = this.#library.feed(this.#handle, assembly, held);
     if (status < 0) throw this.#error(status);
+  }
+
+  /**
+   * The unfilled rest of the frame being assembled, or undefined. A caller may read its next bytes
+   * straight into it and pass (a prefix of) that view to receive(…, true): it is then not copied.
+   */
+  readTarget(): Uint8Array | undefined {
+    const assembly = this.#assembly;
+    return assembly === undefined ? undefined : assembly.subarray(this.#assembled);
   }
 
   /** The last receive(bytes, sink, true) made Frames that are views of `bytes`: never write to it again. */

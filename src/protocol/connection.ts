@@ -20,6 +20,8 @@ export interface FrameParser {
   receive?(bytes: Uint8Array, sink: (frame: Frame) => void, retained?: boolean): number;
   /** The last receive(…, true) handed out views of its bytes (they must never be written again). */
   readonly inputKept?: boolean;
+  /** Where the next received bytes may be read straight into (TransportHandlers.readTarget). */
+  readTarget?(): Uint8Array | undefined;
   setResp2PushArrays(enabled: boolean): void;
   stats(): NativeStats;
   close(): void;
@@ -141,6 +143,7 @@ export class Connection {
   async #start(settings: Settings, role: ConnectionRole): Promise<void> {
     const transport = await openTransport({ endpoint: settings.endpoint, tls: settings.tls }, {
       onData: (chunk) => this.#receive(chunk),
+      readTarget: () => (this.#closed ? undefined : this.#parser.readTarget?.()),
       onClose: (error) => this.#lost(error),
     });
     if (this.#closing) {

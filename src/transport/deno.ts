@@ -81,6 +81,17 @@ class DenoTransport implements Transport {
       for (;;) {
         if (this.#paused) await new Promise<void>((resolve) => (this.#resumeReading = resolve));
         if (this.#closeRequested) break;
+        const target = this.handlers.readTarget?.();
+        if (target !== undefined && target.length > 0) {
+          // The rest of a frame being assembled: straight into its buffer (readTarget above).
+          const count: number | null = await this.conn.read(target);
+          if (count === null) {
+            failure = new ConnectionError(`the server at ${this.where} closed the connection`);
+            break;
+          }
+          this.handlers.onData(target.subarray(0, count));
+          continue;
+        }
         if (buffer.length - start < minReadRoomBytes) {
           buffer = new Uint8Array(readBufferBytes);
           start = 0;

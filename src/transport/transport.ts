@@ -10,6 +10,13 @@ export interface TransportHandlers {
    * Otherwise the transport may read the next bytes into the same memory.
    */
   onData(chunk: Uint8Array): boolean | void;
+  /**
+   * Where the next bytes should land, if the consumer already has room for them: the unfilled rest
+   * of the buffer NativeParser assembles a cut frame in. A transport that chooses its read buffers
+   * (Deno's) reads at most that many bytes straight there and passes that view to onData, so the
+   * kernel's copy is the only one; others (Bun's, which hands out its own chunks) ignore it.
+   */
+  readTarget?(): Uint8Array | undefined;
   /** The socket closed (by the peer, an error, or close()). Called exactly once. */
   onClose(error: Error | undefined): void;
 }

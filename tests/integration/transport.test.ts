@@ -93,3 +93,55 @@ test(`transport: after a kept chunk the next read goes into fresh memory, not a 
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test(`transport: reads go straight into readTarget while it offers room (Deno; Bun ignores it) (${runtime})`, async () => {
+  // The stream: 64 KiB of pattern. While the consumer offers a 40 KiB target, Deno must read into it
+  // (never past its end) and pass onData a view of it; afterwards it reads into its own buffer again.
+  // Bun hands over its own chunks and never writes to the target.
+  const stream = new Uint8Array(64 * 1024);
+  for (let at = 0; at < stream.length; at++) stream[at] = patternAt(at);
+  const server = net.createServer((socket) => socket.end(stream));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const target = new Uint8Array(40 * 1024);
+  let filled = 0;
+  const chunks: { chunk: Uint8Array; copy: Uint8Array }[] = [];
+  let closed!: () => void;
+  const done = new Promise<void>((resolve) => (closed = resolve));
+  try {
+    const transport = await openTransport({ endpoint: { kind: "tcp", host: "127.0.0.1", port }, tls: undefined }, {
+      readTarget: () => (filled < target.length ? target.subarray(filled) : undefined),
+      onData(chunk) {
+        chunks.push({ chunk, copy: chunk.slice() });
+        const intoTarget = chunk.buffer === target.buffer;
+        if (intoTarget) {
+          assert.equal(chunk.byteOffset, filled, "a read into the target starts where the last one ended");
+          filled += chunk.length;
+        } else if (filled < target.length) {
+          filled = target.length; // Bun: the target was not used; stop offering it
+        }
+        return true;
+      },
+      onClose: () => closed(),
+    });
+    await done;
+    await transport.close();
+    let at = 0;
+    for (const { copy } of chunks) {
+      assert.deepEqual(copy, stream.subarray(at, at + copy.length), `chunk at ${at} differs from the stream`);
+      at += copy.length;
+    }
+    assert.equal(at, stream.length);
+    const intoTarget = chunks.filter(({ chunk }) => chunk.buffer === target.buffer);
+    if (runtime === "deno") {
+      assert.equal(intoTarget.reduce((sum, { chunk }) => sum + chunk.length, 0), target.length, "the target was filled exactly");
+      assert.deepEqual(target, stream.subarray(0, target.length));
+      assert.ok(chunks.length > intoTarget.length, "after the target, reads go to the transport's own buffer");
+    } else {
+      assert.equal(intoTarget.length, 0);
+      assert.ok(target.every((byte) => byte === 0), "Bun never writes to the target");
+    }
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

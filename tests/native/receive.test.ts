@@ -176,6 +176,43 @@ test(`receive: a chunk that only completes an assembled frame is not kept (${run
   });
 });
 
+test(`receive: bytes read straight into readTarget() complete an assembled frame without a copy (${runtime})`, () => {
+  const stream = messages(2, (index) => (index === 0 ? assembleMinBytes + 5000 : 40));
+  const frameLength = push(bulk("message"), bulk("c0"), bulk(new Uint8Array(assembleMinBytes + 5000))).length;
+  withParser({ retainedInput: true }, (parser) => {
+    assert.equal(parser.readTarget(), undefined, "nothing is being assembled");
+    const frames: Frame[] = [];
+    const sink = (frame: Frame) => frames.push(frame);
+    assert.equal(parser.receive(stream.slice(0, 3000), sink, true), 0);
+    const target = parser.readTarget()!;
+    assert.equal(target.length, frameLength - 3000);
+    // The transport's part: read the next bytes into the target, then hand over that view.
+    const copies: unknown[] = [];
+    const set = Uint8Array.prototype.set;
+    Uint8Array.prototype.set = function (this: Uint8Array, ...args: Parameters<typeof set>) {
+      copies.push(args);
+      return set.apply(this, args);
+    };
+    try {
+      for (let at = 0; at < 1000; at++) target[at] = stream[3000 + at];
+      assert.equal(parser.receive(target.subarray(0, 1000), sink, true), 0);
+      const rest = parser.readTarget()!;
+      assert.equal(rest.buffer, target.buffer);
+      assert.equal(rest.byteOffset, target.byteOffset + 1000);
+      for (let at = 0; at < rest.length; at++) rest[at] = stream[4000 + at];
+      assert.equal(parser.receive(rest, sink, true), 1);
+    } finally {
+      Uint8Array.prototype.set = set;
+    }
+    assert.equal(copies.length, 0, "bytes already in place were copied again");
+    assert.equal(parser.readTarget(), undefined);
+    assert.equal(frames[0].data.buffer, target.buffer);
+    assert.equal(parser.receive(stream.slice(frameLength), sink, true), 1);
+    assert.deepEqual(frames.map(plain), parsePlain(stream));
+    assert.equal(parser.stats().assemblingBytes + parser.stats().bufferedBytes, 0);
+  });
+});
+
 test(`receive: a sink that throws around an assembled frame loses nothing and keeps the order (${runtime})`, () => {
   // One small frame, a long one cut twice, then small ones: the sink throws at each position in turn.
   const stream = messages(8, (index) => (index === 1 ? assembleMinBytes + 6000 : 10));
