@@ -4,7 +4,8 @@
 //! glibc's memcpy switches to `rep movsb` from its rep_movsb_threshold up (2112 bytes on the AMD
 //! EPYC VM this project is measured on; never below 2048 by default). There, a `rep movsb` whose
 //! destination lies 1–31 bytes past its source modulo 4 KiB ran at 1.7–2.8 GB/s instead of
-//! 35–45 GB/s (64 KiB copies, every distance 0–72 measured; bench/README.md, "Copies").
+//! 35–45 GB/s (64 KiB copies, every distance from −8 to 72 measured; bench/README.md, item 8 of
+//! "What the profile says").
 //! That is not a rare case but the usual one: a page-aligned JS buffer copied into a large malloc
 //! block (which starts 16 bytes past a page) is exactly 16 bytes apart, and so pw_feed of 64 KiB
 //! pieces ran at 2 GB/s on Bun while Deno, whose buffers sit elsewhere, was not slowed.

@@ -81,27 +81,20 @@ class DenoTransport implements Transport {
       for (;;) {
         if (this.#paused) await new Promise<void>((resolve) => (this.#resumeReading = resolve));
         if (this.#closeRequested) break;
-        const target = this.handlers.readTarget?.();
-        if (target !== undefined && target.length > 0) {
-          // The rest of a frame being assembled: straight into its buffer (readTarget above).
-          const count: number | null = await this.conn.read(target);
-          if (count === null) {
-            failure = new ConnectionError(`the server at ${this.where} closed the connection`);
-            break;
-          }
-          this.handlers.onData(target.subarray(0, count));
-          continue;
-        }
-        if (buffer.length - start < minReadRoomBytes) {
+        // The rest of a frame being assembled goes straight into its buffer (TransportHandlers.readTarget).
+        let target = this.handlers.readTarget?.();
+        if (target !== undefined && target.length === 0) target = undefined;
+        if (target === undefined && buffer.length - start < minReadRoomBytes) {
           buffer = new Uint8Array(readBufferBytes);
           start = 0;
         }
-        const count: number | null = await this.conn.read(start === 0 ? buffer : buffer.subarray(start));
+        const count: number | null = await this.conn.read(target ?? (start === 0 ? buffer : buffer.subarray(start)));
         if (count === null) {
           failure = new ConnectionError(`the server at ${this.where} closed the connection`);
           break;
         }
-        if (this.handlers.onData(buffer.subarray(start, start + count)) === true) start += count;
+        if (target !== undefined) this.handlers.onData(target.subarray(0, count));
+        else if (this.handlers.onData(buffer.subarray(start, start + count)) === true) start += count;
       }
     } catch (error) {
       failure = new ConnectionError(`read from ${this.where} failed: ${(error as Error).message}`, { cause: error });
