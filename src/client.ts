@@ -67,7 +67,8 @@ export class Client implements AsyncDisposable {
   readonly #router = new Router();
   readonly #counters = new Counters();
   readonly #subscriptions = new Set<Subscription>();
-  readonly #pausedBy = new Set<Subscription>();
+  /** What holds the subscriber socket paused: own subscriptions ("pause" policy) and holdReading() holders. */
+  readonly #pausedBy = new Set<object>();
   #subscriber!: Connection;
   #commands: Promise<Connection> | undefined;
   /** The RESP2 command connection once open (for stats). */
@@ -350,13 +351,29 @@ export class Client implements AsyncDisposable {
 
   // ---- pause policy -------------------------------------------------------------------------------
 
-  #requestPause(subscription: Subscription): void {
-    this.#pausedBy.add(subscription);
+  #requestPause(holder: object): void {
+    // Closing resumes reading on purpose (the UNSUBSCRIBE replies must get through): stays so.
+    if (this.#state === "closing" || this.#state === "closed") return;
+    this.#pausedBy.add(holder);
     if (this.#pausedBy.size === 1) this.#subscriber.pause();
   }
 
-  #releasePause(subscription: Subscription): void {
-    if (this.#pausedBy.delete(subscription) && this.#pausedBy.size === 0) this.#subscriber.resume();
+  #releasePause(holder: object): void {
+    if (this.#pausedBy.delete(holder) && this.#pausedBy.size === 0) this.#subscriber.resume();
+  }
+
+  /**
+   * @internal (src/cluster) the "pause" policy for a subscription whose buffer is not this client's:
+   * the subscriber socket stops being read while any holder holds it (as for a paused subscription of
+   * its own, also across a reconnect) and is read again when the last one lets go. Idempotent per holder.
+   */
+  holdReading(holder: object): void {
+    this.#requestPause(holder);
+  }
+
+  /** @internal ends holdReading(holder). Idempotent. */
+  releaseReading(holder: object): void {
+    this.#releasePause(holder);
   }
 
   // ---- publishing ---------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ interface SubscriptionState {
   lostAt: number;
   /** Set by the first release; later callers (unsubscribe after an end) await the same one. */
   released: Promise<void> | undefined;
+  /** "pause" policy: the buffer is full, so every member's node socket is held (Member.heldOn). */
+  paused: boolean;
 }
 
 interface Member {
@@ -89,6 +91,10 @@ interface Member {
   /** Where the member is subscribed now; undefined while moving. */
   address: string | undefined;
   node: Subscription | undefined;
+  /** The node client `node` lives on; undefined while moving. */
+  connection: ClusterNodeConnection | undefined;
+  /** The node whose reading this member holds (its connection while the subscription is paused). */
+  heldOn: ClusterNodeConnection | undefined;
   removeListener: (() => void) | undefined;
   moving: boolean;
   /** The user left; nothing may be (re)subscribed for this member any more. */
@@ -162,10 +168,9 @@ export class ClusterClient implements AsyncDisposable {
     this.#owner = {
       counters: this.#counters,
       release: (subscription) => this.#release(subscription),
-      // The user's buffer is here, but the sockets are in the node clients, which have no pause
-      // control for others yet: "pause" behaves as buffering past bufferSize (see the cluster notes).
-      requestPause: () => {},
-      releasePause: () => {},
+      // The user's buffer is here and the sockets are in the node clients: each member holds its node.
+      requestPause: (subscription) => this.#setPaused(subscription, true),
+      releasePause: (subscription) => this.#setPaused(subscription, false),
       ended: (subscription) => this.#ended(subscription),
     };
   }
@@ -288,7 +293,14 @@ export class ClusterClient implements AsyncDisposable {
     for (const node of this.#settledNodes()) candidates.add(node.address);
     for (const address of this.#topology?.addresses() ?? []) candidates.add(address);
     for (const seed of this.#seeds) candidates.add(seed);
-    for (const address of candidates) {
+    // A node held paused ("pause" policy) answers only once its consumer drains (RESP3 sends commands
+    // on the subscriber socket): ask the others first.
+    const held = new Set<string>();
+    for (const state of this.#states.values()) {
+      for (const member of state.members) if (member.heldOn !== undefined) held.add(member.heldOn.address);
+    }
+    const ordered = held.size === 0 ? [...candidates] : [...candidates].sort((a, b) => Number(held.has(a)) - Number(held.has(b)));
+    for (const address of ordered) {
       this.#assertOpen();
       try {
         const topology = await this.#onNode(Promise.resolve(address), (node) => this.#queryTopology(node));
@@ -453,7 +465,7 @@ export class ClusterClient implements AsyncDisposable {
     this.#assertOpen();
     if (options.signal?.aborted) throw options.signal.reason;
     const subscription = new Subscription(this.#owner, type, records, options);
-    const state: SubscriptionState = { subscription, members: [], moving: 0, lostAt: 0, released: undefined };
+    const state: SubscriptionState = { subscription, members: [], moving: 0, lostAt: 0, released: undefined, paused: false };
     const groups = new Map<number | undefined, NameRecord[]>();
     for (const record of records) {
       const slot = type === "ssubscribe" ? keySlot(record.bytes) : undefined;
@@ -463,8 +475,8 @@ export class ClusterClient implements AsyncDisposable {
     }
     for (const [slot, group] of groups) {
       state.members.push({
-        state, type, records: group, slot, address: undefined, node: undefined, removeListener: undefined,
-        moving: false, detached: false,
+        state, type, records: group, slot, address: undefined, node: undefined, connection: undefined,
+        heldOn: undefined, removeListener: undefined, moving: false, detached: false,
       });
     }
     this.#states.set(subscription, state);
@@ -498,6 +510,8 @@ export class ClusterClient implements AsyncDisposable {
       }
       member.address = node.address;
       member.node = nodeSubscription;
+      member.connection = node;
+      this.#holdFor(member); // a member that moves while its subscription is paused holds its new node
       member.removeListener = nodeSubscription.onEvent((event) => {
         if (event.type !== "end" || member.node !== nodeSubscription) return;
         // Not ended by us: the node's connection is gone (node clients do not reconnect).
@@ -547,9 +561,28 @@ export class ClusterClient implements AsyncDisposable {
     const node = member.node;
     member.node = undefined;
     member.address = undefined;
+    member.connection = undefined;
+    this.#holdFor(member);
     member.removeListener?.();
     member.removeListener = undefined;
     if (node !== undefined) this.#track(node.unsubscribe().catch(() => {}));
+  }
+
+  /** "pause" policy: the subscription's buffer filled up (or drained below half): hold (or let go) its members' nodes. */
+  #setPaused(subscription: Subscription, paused: boolean): void {
+    const state = this.#states.get(subscription);
+    if (state === undefined) return;
+    state.paused = paused;
+    for (const member of state.members) this.#holdFor(member);
+  }
+
+  /** Makes member.heldOn what it should be: its node while its subscription is paused, else none. */
+  #holdFor(member: Member): void {
+    const wanted = member.state.paused && !member.detached ? member.connection : undefined;
+    if (member.heldOn === wanted) return;
+    member.heldOn?.releaseReading(member);
+    member.heldOn = wanted;
+    wanted?.holdReading(member);
   }
 
   #release(subscription: Subscription): Promise<void> {

@@ -134,6 +134,18 @@ export class ClusterNodeConnection {
     return this.client.stats();
   }
 
+  /**
+   * Stops reading this node's socket while `holder` (a member of a cluster subscription whose buffer
+   * is full under the "pause" policy) holds it; every subscription on the node waits with it.
+   */
+  holdReading(holder: object): void {
+    this.client.holdReading(holder);
+  }
+
+  releaseReading(holder: object): void {
+    this.client.releaseReading(holder);
+  }
+
   close(): Promise<void> {
     this.failed = true;
     const control = this.#control;

@@ -8,6 +8,7 @@ import { RedisCluster } from "../helpers/redis_cluster.ts";
 import { connectCluster, type ClusterClient } from "../../src/cluster/cluster_client.ts";
 import { keySlot, nativeMemory } from "../../src/native/parser.ts";
 import { watch } from "./watch.ts";
+import { RawConnection } from "../helpers/raw_resp.ts";
 import type { Message } from "../../src/frame.ts";
 import { ClosedError, InvalidArgumentError } from "../../src/errors.ts";
 
@@ -183,6 +184,80 @@ test(`cluster: two primaries redirecting to each other (MOVED ping-pong) are wai
     await subscription.unsubscribe();
     await done;
   }));
+
+test(`cluster: overflow "pause" stops reading the nodes' sockets until the consumer drains; nothing is lost (${runtime})`, () =>
+  withClient(async (client) => {
+    // Two shard channels on different primaries, one of them the seed (the node a topology read would
+    // ask first): the one subscription's buffer holds both nodes.
+    const seed = `127.0.0.1:${cluster.servers[0].port}`;
+    const ownerOf = (channel: string) => client.topology().slots.find((range) => keySlot(channel) >= range.start && keySlot(channel) <= range.end)!.primary;
+    const channels = Array.from({ length: 64 }, (_, index) => `paused{${index}}`);
+    const picked = [channels.find((channel) => ownerOf(channel) === seed)!, channels.find((channel) => ownerOf(channel) !== seed)!]
+      .map((channel) => ({ channel, port: Number(ownerOf(channel).split(":")[1]) }));
+    const subscription = await client.ssubscribe(picked.map((entry) => entry.channel), { bufferSize: 16, overflow: "pause" });
+    const perChannel = 2_000;
+    const padding = "x".repeat(1_000); // ~2 MB a node: far more than one socket read
+    await Promise.all(picked.map(async ({ channel, port }) => {
+      const publisher = await RawConnection.connect(port);
+      try {
+        await publisher.pipeline(Array.from({ length: perChannel }, (_, i) => ["SPUBLISH", channel, `${i}:${padding}`]));
+      } finally {
+        await publisher.close();
+      }
+    }));
+    await sleep(100);
+    // Buffering past bufferSize (what this did before) would have taken all 4,000 by now.
+    const stalled = subscription.stats().received;
+    assert.ok(stalled < perChannel, `reading paused (received ${stalled} of ${2 * perChannel})`);
+    // A topology read meanwhile asks the node that is not held instead of waiting for the seed.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      client.refreshTopology(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("the topology read waited for a paused node")), 2_000))),
+    ]).finally(() => clearTimeout(timer));
+    const next = new Map(picked.map(({ channel }) => [channel, 0]));
+    let total = 0;
+    for await (const message of subscription) {
+      const index = parseInt(message.text(), 10);
+      assert.equal(index, next.get(message.channel), `in order on ${message.channel}`);
+      next.set(message.channel, index + 1);
+      if (++total % 500 === 0) await sleep(1); // still slow-ish: pauses again and again
+      if (total === 2 * perChannel) break;
+    }
+    assert.equal(total, 2 * perChannel);
+    assert.equal(client.stats().dropped, 0);
+    // Reading resumed on both nodes once the buffer drained: a new message still arrives.
+    const after = await client.ssubscribe(picked.map((entry) => entry.channel));
+    await Promise.all(picked.map(({ channel }) => client.spublish(channel, "after")));
+    const got: string[] = [];
+    for await (const message of after) {
+      got.push(message.channel);
+      if (got.length === 2) break;
+    }
+    assert.deepEqual(got.sort(), picked.map((entry) => entry.channel).sort());
+  }), { timeoutMs: 60_000 });
+
+test(`cluster: a paused subscription that ends lets its node go: another subscription there gets everything (${runtime})`, () =>
+  withClient(async (client) => {
+    const channel = "paused{ends}";
+    const owner = await cluster.ownerOf(keySlot(channel));
+    const paused = await client.ssubscribe(channel, { bufferSize: 4, overflow: "pause" });
+    let heard = 0;
+    await client.ssubscribe(channel, () => heard++);
+    const total = 2_000;
+    const publisher = await RawConnection.connect(owner.port);
+    try {
+      await publisher.pipeline(Array.from({ length: total }, (_, i) => ["SPUBLISH", channel, `${i}:${"y".repeat(1_000)}`]));
+    } finally {
+      await publisher.close();
+    }
+    await sleep(100);
+    // One socket: the paused buffer holds the other subscription's messages back too.
+    assert.ok(heard < total / 2, `the node's socket is paused (heard ${heard} of ${total})`);
+    await paused.unsubscribe();
+    await waitFor(() => heard === total, "every message after the paused subscription ended", 10_000);
+    assert.equal(client.stats().dropped, 0);
+  }), { timeoutMs: 60_000 });
 
 // Sanitizers off with a reason: the cluster is started once at module level (DESIGN: one cluster per
 // file), and Deno counts stopping processes started before a test as that test's leak.
