@@ -17,6 +17,7 @@ import {
   type ClientOptions,
   defaultReconnect,
   resolveSettings,
+  type ResolvedReconnect,
   type Settings,
   type SubscribeOptions,
   type SubscriptionType,
@@ -24,7 +25,7 @@ import {
   validateOverflow,
 } from "./options.ts";
 import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
-import { BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
+import { abortable, BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
 import { type ClientStats, Counters } from "./stats.ts";
 import { type LifecycleEvent, type ResolvedSubscribeOptions, Subscription, type SubscriptionOwner } from "./subscription.ts";
 
@@ -101,16 +102,30 @@ export class Client implements AsyncDisposable {
    */
   static async open(url: string, options?: ClientOptions, createParser?: ParserFactory): Promise<Client> {
     const settings = resolveSettings(url, options);
+    const signal = settings.connectSignal;
+    signal?.throwIfAborted();
     const client = new Client(settings, createParser ?? await loadNativeParserFactory());
-    client.#subscriber = await client.#openFirst();
+    client.#subscriber = await abortable(client.#openFirst(signal), signal, (connection) => void connection.close());
     return client;
   }
 
   /** The first connection: fails at once, or with waitForServer retries while it is refused. */
-  async #openFirst(): Promise<Connection> {
+  async #openFirst(signal: AbortSignal | undefined): Promise<Connection> {
     if (!this.#settings.waitForServer) return this.#openSubscriber();
     const policy = this.#settings.reconnect ?? defaultReconnect;
+    // An abort ends the backoff sleep at once; the loop then stops (connect() already rejected).
+    const wake = () => this.#backoff.wake();
+    signal?.addEventListener("abort", wake, { once: true });
+    try {
+      return await this.#openWaiting(policy, signal);
+    } finally {
+      signal?.removeEventListener("abort", wake);
+    }
+  }
+
+  async #openWaiting(policy: ResolvedReconnect, signal: AbortSignal | undefined): Promise<Connection> {
     for (let attempt = 1;; attempt++) {
+      signal?.throwIfAborted();
       try {
         return await this.#openSubscriber();
       } catch (error) {

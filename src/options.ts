@@ -54,6 +54,11 @@ export interface ClientOptions {
    */
   waitForServer?: boolean;
   /**
+   * Aborts connect() (or connectCluster()) while it connects or waits for the server: it rejects at
+   * once with the signal's reason and leaves nothing open. No effect once connected (use close()).
+   */
+  signal?: AbortSignal;
+  /**
    * Interval of the PING health check on every connection (default 15000; 0 disables). A server that
    * goes silent (paused, half-open socket) is noticed within 2 × this interval and the connection is
    * closed with a TimeoutError and reopened. Not checked while the client itself stopped reading
@@ -115,6 +120,7 @@ export interface Settings {
   closeTimeoutMs: number;
   reconnect: ResolvedReconnect | undefined;
   waitForServer: boolean;
+  connectSignal: AbortSignal | undefined;
   healthCheckIntervalMs: number;
   maxPendingCommands: number;
   bufferSize: number;
@@ -166,6 +172,7 @@ export function resolveSettings(url: string, options: ClientOptions = {}): Setti
     closeTimeoutMs: nonNegativeNumber("closeTimeoutMs", options.closeTimeoutMs, defaultCloseTimeoutMs),
     reconnect: resolveReconnect(options.reconnect),
     waitForServer: optionalBoolean("waitForServer", options.waitForServer) ?? false,
+    connectSignal: optionalSignal(options.signal),
     healthCheckIntervalMs: nonNegativeNumber(
       "healthCheckIntervalMs",
       options.healthCheckIntervalMs,
@@ -291,6 +298,12 @@ function nonNegativeInteger(name: string, value: unknown, fallback: number): num
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
     throw new InvalidArgumentError(`${name}: expected an integer >= 0, got ${String(value)}`);
   }
+  return value;
+}
+
+function optionalSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw new InvalidArgumentError("signal: expected an AbortSignal");
   return value;
 }
 

@@ -45,3 +45,26 @@ export class BackoffTimer {
     wake?.();
   }
 }
+
+/**
+ * `work`, or a rejection with `signal.reason` as soon as the signal aborts (at once if it already
+ * did). After an abort, what `work` still produces goes to `discard` (a connection that opened late
+ * is closed there), so nothing stays open behind the caller's back.
+ */
+export async function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, discard: (value: T) => void): Promise<T> {
+  if (signal === undefined) return work;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } catch (error) {
+    if (signal.aborted) work.then(discard, () => {});
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort!);
+  }
+}

@@ -10,6 +10,7 @@
 import { ClosedError, ConnectionError, InvalidArgumentError, PushwireError, ReplyError, TimeoutError } from "../errors.ts";
 import type { Frame, Message } from "../frame.ts";
 import { keySlot } from "../native/parser.ts";
+import { abortable } from "../reconnect.ts";
 import {
   type ClientOptions,
   defaultCloseTimeoutMs,
@@ -59,9 +60,10 @@ export const defaultMaxRedirections = 5;
 
 /** Discovers the cluster from any reachable seed and returns a ready ClusterClient. */
 export async function connectCluster(seedUrls: string | readonly string[], options: ClusterOptions = {}): Promise<ClusterClient> {
-  const client = new ClusterClient(seedUrls, options);
+  const client = new ClusterClient(seedUrls, options); // validates the options; opens nothing yet
+  options.signal?.throwIfAborted();
   try {
-    await client.refreshTopology();
+    await abortable(client.refreshTopology(), options.signal, () => {});
   } catch (error) {
     await client.close();
     throw error;

@@ -87,9 +87,10 @@ export class ClusterNodeConnection {
     const host = parsed.host.includes(":") ? `[${parsed.host}]` : parsed.host;
     const url = `${secure ? "rediss" : "redis"}://${host}:${parsed.port}`;
     // waitForServer: false as well: a node open must end within connectTimeoutMs (the cluster's close()
-    // waits for opens in flight, and its own retries already cover a node that is not up yet).
+    // waits for opens in flight, and its own retries already cover a node that is not up yet). No
+    // signal: it is connectCluster()'s, and nodes open for as long as the cluster client lives.
     const nodeOptions: ClientOptions = {
-      ...options, reconnect: false, waitForServer: false, onOccupied: undefined, onVacated: undefined,
+      ...options, reconnect: false, waitForServer: false, signal: undefined, onOccupied: undefined, onVacated: undefined,
     };
     let client: Client;
     if (clientHasUnsubscribeHook) {

@@ -6,6 +6,7 @@ import { assert, runtime, sleep, test, waitFor } from "../shim.ts";
 import net from "node:net";
 import { ConnectionError, connect, type LifecycleEvent, ReplyError } from "../../mod.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
+import { connectCluster } from "../../src/cluster/cluster_client.ts";
 import { assertNoNativeMemory, withServer } from "../integration/support.ts";
 
 /** A loopback port that was free a moment ago (listen on 0, note the port, close). */
@@ -63,6 +64,47 @@ test(`connect errors: waitForServer gives up after reconnect.maxAttempts with a 
   );
   assertNoNativeMemory();
 });
+
+test(`connect errors: an AbortSignal ends a waitForServer wait at once with its reason; no attempt follows (${runtime})`, async () => {
+  const port = await freePort();
+  const controller = new AbortController();
+  const reason = new Error("the app is shutting down");
+  const connecting = connect(`redis://127.0.0.1:${port}`, {
+    waitForServer: true,
+    signal: controller.signal,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 1_000 },
+  });
+  await sleep(200); // refused a few times meanwhile
+  const abortedAt = Date.now();
+  controller.abort(reason);
+  await assert.rejects(connecting, (error: unknown) => error === reason);
+  assert.ok(Date.now() - abortedAt < 100, "rejected at once");
+  // The server appears now: a retry loop still running would reach it within its 40 ms backoff.
+  const server = await RedisServer.start({ port });
+  try {
+    const before = await connectionsReceived(server);
+    await sleep(300);
+    assert.equal(await connectionsReceived(server), before + 1, "only our own INFO connection arrived");
+  } finally {
+    await server.stop();
+  }
+  assertNoNativeMemory();
+});
+
+test(`connect errors: an already aborted signal rejects connect() and connectCluster() before any connection (${runtime})`, () =>
+  withServer(async (server) => {
+    const before = await connectionsReceived(server);
+    const reason = new Error("not wanted any more");
+    const signal = AbortSignal.abort(reason);
+    await assert.rejects(connect(server.url, { signal }), (error: unknown) => error === reason);
+    await assert.rejects(connectCluster([server.url], { signal }), (error: unknown) => error === reason);
+    assert.equal(await connectionsReceived(server), before + 1, "only our own INFO connection arrived");
+    // A signal that never aborts changes nothing.
+    const client = await connect(server.url, { signal: new AbortController().signal });
+    assert.equal(await client.publish("nobody", "x"), 0);
+    await client.close();
+    assertNoNativeMemory();
+  }));
 
 test(`connect errors: a wrong password fails once, even with waitForServer (${runtime})`, () =>
   withServer(async (server) => {

@@ -57,6 +57,7 @@ test(`options: bad values are InvalidArgumentError naming the option (${runtime}
     ["username", () => resolveSettings("redis://h", { username: 1 as unknown as string }), /username/],
     ["hook", () => resolveSettings("redis://h", { onVacated: "x" as unknown as () => void }), /onVacated/],
     ["reconnect", () => resolveSettings("redis://h", { reconnect: { maxAttempts: 0 } }), /maxAttempts/],
+    ["signal", () => resolveSettings("redis://h", { signal: {} as AbortSignal }), /signal/],
   ];
   for (const [label, call, message] of bad) {
     assert.throws(call, (error: unknown) => error instanceof InvalidArgumentError && message.test(error.message), label);
