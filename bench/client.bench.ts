@@ -148,6 +148,16 @@ function librariesOf(runtime: Runtime, withFloors = false): LibraryName[] {
   return onlyLibraries ? all.filter((name) => onlyLibraries.includes(name)) : all;
 }
 
+/**
+ * The order of round `round`: it starts one place further along the list each round, so over the
+ * rounds no library always runs first, or always right after the same one (the server and the
+ * machine carry state from one run into the next). Also used for the runtimes, which then alternate.
+ */
+function rotated<T>(items: readonly T[], round: number): T[] {
+  const shift = items.length === 0 ? 0 : round % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
 async function replaySuite(): Promise<void> {
   console.error(`# replay server (client-bound), ${resp2 ? "RESP2" : "RESP3"}`);
   for (const size of sizes) {
@@ -158,8 +168,8 @@ async function replaySuite(): Promise<void> {
     ], /PORT (\d+)/);
     try {
       for (let round = 0; round < REPEATS; round++) {
-        for (const runtime of runtimes) {
-          for (const library of librariesOf(runtime, !resp2)) {
+        for (const runtime of rotated(runtimes, round)) {
+          for (const library of rotated(librariesOf(runtime, !resp2), round)) {
             if (resp2 && library === "bun-redis") continue;
             await runOne(runtime, library, [
               "--mode", "replay", "--url", `redis://127.0.0.1:${match[1]}`, "--count", String(count),
@@ -196,8 +206,8 @@ async function redisSuite(): Promise<void> {
     for (const size of sizes) {
       const count = countFor(REDIS_COUNTS, size);
       for (let round = 0; round < REPEATS; round++) {
-        for (const runtime of runtimes) {
-          for (const library of librariesOf(runtime, true)) {
+        for (const runtime of rotated(runtimes, round)) {
+          for (const library of rotated(librariesOf(runtime, true), round)) {
             await runOne(runtime, library, [
               "--mode", "redis", "--url", url, "--count", String(count), "--warmup", String(warmupFor(count)),
               "--payload-bytes", String(size), "--publisher", join(buildDirectory, "publisher"),
