@@ -422,7 +422,10 @@ export class Client implements AsyncDisposable {
    */
   async command(args: readonly CommandArgument[]): Promise<ReplyValue> {
     this.#assertUsable();
-    if (this.#state === "reconnecting") await this.#connectionBack();
+    // RESP2 sends commands on a connection of their own: while only the subscriber reconnects, that
+    // one takes them at once if it is open — unless earlier commands wait (they go first).
+    const commandsReady = this.#commandsOpen !== undefined && this.#waitingCommands === 0;
+    if (this.#state === "reconnecting" && !commandsReady) await this.#connectionBack();
     const connection = this.#subscriber.protocol === 3 ? this.#subscriber : await this.#commandConnection();
     return connection.command(args);
   }

@@ -1,7 +1,7 @@
 // Method: real redis-server processes configured for each case (ACL users set through the independent
 // raw client, --requirepass, HELLO disabled with rename-command to play an old server); the server's
 // own CLIENT LIST tells which protocol and name each connection really uses.
-import { assert, runtime, test } from "../shim.ts";
+import { assert, runtime, test, waitFor } from "../shim.ts";
 import { connect, ReplyError } from "../../mod.ts";
 import type { RedisServer } from "../helpers/redis_server.ts";
 import { RawConnection } from "../helpers/raw_resp.ts";
@@ -90,6 +90,41 @@ test(`resp2: protocol 2 subscribes on one connection and publishes on a second (
     await channels.unsubscribe();
     assert.equal(await numsub(server, "r2"), 0);
     assert.equal(client.stats().nativeLiveBytes, 0);
+  }));
+
+test(`resp2: while only the subscriber reconnects, a publish goes out at once on the command connection (${runtime})`, () =>
+  withServer(async (server) => {
+    await using client = await connect(server.url, { protocol: 2, reconnect: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1_000 } });
+    const subscription = await client.subscribe("r2-back");
+    const events: string[] = [];
+    subscription.onEvent((event) => events.push(event.type));
+    assert.equal(await client.publish("r2-back", "before"), 1); // opens the command connection
+    // Cut the subscriber and keep it out: the server then takes no new connection (this raw one and
+    // the client's command connection are the two it still has).
+    const admin = await RawConnection.connect(server.port);
+    try {
+      await admin.command("CLIENT", "KILL", "TYPE", "pubsub");
+      await admin.command("CONFIG", "SET", "maxclients", "2");
+      await waitFor(() => events.includes("disconnected"), "the subscriber to be lost");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const receivers = await Promise.race([
+        client.publish("r2-back", "meanwhile"),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("the publish waited for the subscriber")), 1_000))),
+      ]).finally(() => clearTimeout(timer));
+      assert.equal(receivers, 0, "published while nobody was subscribed");
+      assert.ok(!events.includes("reconnected"), "the subscriber was still away");
+      await admin.command("CONFIG", "SET", "maxclients", "10000");
+    } finally {
+      await admin.close();
+    }
+    await waitFor(() => events.includes("reconnected"), "the subscriber to come back");
+    assert.equal(await client.publish("r2-back", "after"), 1);
+    const texts: string[] = [];
+    for await (const message of subscription) {
+      texts.push(message.text());
+      if (texts.length === 2) break;
+    }
+    assert.deepEqual(texts, ["before", "after"]);
   }));
 
 test(`resp2: a server without HELLO falls back to RESP2 (${runtime})`, () =>
