@@ -259,6 +259,47 @@ test(`cluster: a paused subscription that ends lets its node go: another subscri
     assert.equal(client.stats().dropped, 0);
   }), { timeoutMs: 60_000 });
 
+test(`cluster: a paused subscription whose slot moves holds its new node too (${runtime})`, () =>
+  withClient(async (client) => {
+    const channel = "paused{moving}";
+    const slot = keySlot(channel);
+    const owner = await cluster.ownerOf(slot);
+    const target = (await cluster.nodes()).find((node) => node.role === "primary" && node.id !== owner.id)!;
+    const subscription = await client.ssubscribe(channel, { bufferSize: 8, overflow: "pause" });
+    const events: string[] = [];
+    subscription.onEvent((event) => events.push(event.type));
+    // Fill the buffer: the subscription is paused from here on.
+    const before = 20;
+    await cluster.command(owner.port, "SPUBLISH", channel, "0:x");
+    await waitFor(() => subscription.stats().received === 1, "the first message");
+    const first = await RawConnection.connect(owner.port);
+    try {
+      await first.pipeline(Array.from({ length: before - 1 }, (_, i) => ["SPUBLISH", channel, `${i + 1}:x`]));
+    } finally {
+      await first.close();
+    }
+    await waitFor(() => subscription.stats().received === before, "the messages before the move");
+    await cluster.moveSlot(slot, target.id);
+    await client.refreshTopology(); // the member moves to the new owner while its subscription is paused
+    await waitFor(() => events.includes("reconnected"), "the move to the new owner", 10_000);
+    const perNode = 2_000;
+    const second = await RawConnection.connect(target.port);
+    try {
+      await second.pipeline(Array.from({ length: perNode }, (_, i) => ["SPUBLISH", channel, `${before + i}:${"z".repeat(1_000)}`]));
+    } finally {
+      await second.close();
+    }
+    await sleep(100);
+    const stalled = subscription.stats().received;
+    assert.ok(stalled < before + perNode / 2, `reading paused on the new owner (received ${stalled} of ${before + perNode})`);
+    let total = 0;
+    for await (const message of subscription) {
+      assert.equal(parseInt(message.text(), 10), total, "in order");
+      if (++total === before + perNode) break;
+    }
+    assert.equal(client.stats().dropped, 0);
+  }), { timeoutMs: 60_000 });
+
 // Sanitizers off with a reason: the cluster is started once at module level (DESIGN: one cluster per
 // file), and Deno counts stopping processes started before a test as that test's leak.
 test(`cluster: teardown (${runtime})`, async () => {
