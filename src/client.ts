@@ -139,6 +139,7 @@ export class Client implements AsyncDisposable {
           );
         }
       }
+      signal?.throwIfAborted(); // aborted during the attempt: no sleep (its timer would outlive connect())
       await this.#backoff.sleep(backoffDelayMs(policy, attempt - 1));
     }
   }

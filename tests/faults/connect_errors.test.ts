@@ -91,6 +91,37 @@ test(`connect errors: an AbortSignal ends a waitForServer wait at once with its 
   assertNoNativeMemory();
 });
 
+test(`connect errors: an abort during an attempt that hangs rejects at once; no retry or retry timer follows (${runtime})`, async () => {
+  // A server that accepts and never answers HELLO: each attempt ends only at connectTimeoutMs.
+  const accepted: net.Socket[] = [];
+  const silent = net.createServer((socket) => void accepted.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (silent.address() as net.AddressInfo).port;
+    const controller = new AbortController();
+    const reason = new Error("gave up waiting");
+    const connecting = connect(`redis://127.0.0.1:${port}`, {
+      waitForServer: true,
+      connectTimeoutMs: 300,
+      signal: controller.signal,
+      reconnect: { initialDelayMs: 5_000, maxDelayMs: 5_000, maxAttempts: 5 },
+    });
+    await waitFor(() => accepted.length === 1, "the first attempt");
+    const abortedAt = Date.now();
+    controller.abort(reason);
+    await assert.rejects(connecting, (error: unknown) => error === reason);
+    assert.ok(Date.now() - abortedAt < 100, "rejected at once, not at the attempt's timeout");
+    // The attempt times out meanwhile; the loop must end there, not sleep toward a next attempt
+    // (Deno's sanitizer fails this test on a backoff timer left running).
+    await sleep(500);
+    assert.equal(accepted.length, 1, "no second attempt");
+  } finally {
+    for (const socket of accepted) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
+  assertNoNativeMemory();
+});
+
 test(`connect errors: an already aborted signal rejects connect() and connectCluster() before any connection (${runtime})`, () =>
   withServer(async (server) => {
     const before = await connectionsReceived(server);
