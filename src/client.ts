@@ -17,7 +17,6 @@ import {
   type ClientOptions,
   defaultReconnect,
   resolveSettings,
-  type ResolvedReconnect,
   type Settings,
   type SubscribeOptions,
   type SubscriptionType,
@@ -117,30 +116,26 @@ export class Client implements AsyncDisposable {
     const wake = () => this.#backoff.wake();
     signal?.addEventListener("abort", wake, { once: true });
     try {
-      return await this.#openWaiting(policy, signal);
+      for (let attempt = 1;; attempt++) {
+        signal?.throwIfAborted();
+        try {
+          return await this.#openSubscriber();
+        } catch (error) {
+          // Only "not there (yet)" is waited out; a refused password or a bad TLS setup is not.
+          const absent = error instanceof ConnectionError || error instanceof TimeoutError;
+          if (!absent) throw error;
+          if (attempt >= policy.maxAttempts) {
+            throw new ConnectionError(
+              `waitForServer: the server did not appear within ${attempt} attempt(s): ${(error as Error).message}`,
+              { cause: error },
+            );
+          }
+        }
+        signal?.throwIfAborted(); // aborted during the attempt: no sleep (its timer would outlive connect())
+        await this.#backoff.sleep(backoffDelayMs(policy, attempt - 1));
+      }
     } finally {
       signal?.removeEventListener("abort", wake);
-    }
-  }
-
-  async #openWaiting(policy: ResolvedReconnect, signal: AbortSignal | undefined): Promise<Connection> {
-    for (let attempt = 1;; attempt++) {
-      signal?.throwIfAborted();
-      try {
-        return await this.#openSubscriber();
-      } catch (error) {
-        // Only "not there (yet)" is waited out; a refused password or a bad TLS setup is not.
-        const absent = error instanceof ConnectionError || error instanceof TimeoutError;
-        if (!absent) throw error;
-        if (attempt >= policy.maxAttempts) {
-          throw new ConnectionError(
-            `waitForServer: the server did not appear within ${attempt} attempt(s): ${(error as Error).message}`,
-            { cause: error },
-          );
-        }
-      }
-      signal?.throwIfAborted(); // aborted during the attempt: no sleep (its timer would outlive connect())
-      await this.#backoff.sleep(backoffDelayMs(policy, attempt - 1));
     }
   }
 

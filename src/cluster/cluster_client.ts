@@ -90,10 +90,8 @@ interface Member {
   records: NameRecord[];
   /** The slot of every name (shard channels); undefined for classic names (any node serves them). */
   slot: number | undefined;
-  /** Where the member is subscribed now; undefined while moving. */
-  address: string | undefined;
   node: Subscription | undefined;
-  /** The node client `node` lives on; undefined while moving. */
+  /** The node client `node` lives on (where the member is subscribed now); undefined while moving. */
   connection: ClusterNodeConnection | undefined;
   /** The node whose reading this member holds (its connection while the subscription is paused). */
   heldOn: ClusterNodeConnection | undefined;
@@ -340,10 +338,10 @@ export class ClusterClient implements AsyncDisposable {
     this.#topologyRefreshes++;
     for (const state of this.#states.values()) {
       for (const member of state.members) {
-        if (member.slot === undefined || member.address === undefined || member.moving) continue;
+        if (member.slot === undefined || member.connection === undefined || member.moving) continue;
         const owner = topology.primaryFor(member.slot);
-        if (owner !== undefined && owner !== member.address) {
-          this.#memberLost(member, new ConnectionError(`slot ${member.slot} moved from ${member.address} to ${owner}`));
+        if (owner !== undefined && owner !== member.connection.address) {
+          this.#memberLost(member, new ConnectionError(`slot ${member.slot} moved from ${member.connection.address} to ${owner}`));
         }
       }
     }
@@ -422,7 +420,7 @@ export class ClusterClient implements AsyncDisposable {
     if (this.#broadcast === node.address) this.#broadcast = undefined;
     this.#track(this.#closeNode(node));
     for (const state of this.#states.values()) {
-      for (const member of state.members) if (member.address === node.address) this.#memberLost(member, error);
+      for (const member of state.members) if (member.connection === node) this.#memberLost(member, error);
     }
     this.#track(this.refreshTopology().catch(() => {}));
   }
@@ -432,7 +430,7 @@ export class ClusterClient implements AsyncDisposable {
     let affected = false;
     for (const state of this.#states.values()) {
       for (const member of state.members) {
-        if (member.address !== address || member.type !== type || member.moving) continue;
+        if (member.connection?.address !== address || member.type !== type || member.moving) continue;
         if (!member.records.some((record) => record.name === name)) continue;
         affected = true;
         this.#memberLost(member, new ConnectionError(`${address} ended the ${type} of ${JSON.stringify(name)} (slot migrated?)`));
@@ -455,7 +453,7 @@ export class ClusterClient implements AsyncDisposable {
 
   #hasMembersOn(address: string): boolean {
     for (const state of this.#states.values()) {
-      for (const member of state.members) if (member.address === address) return true;
+      for (const member of state.members) if (member.connection?.address === address) return true;
     }
     return false;
   }
@@ -477,7 +475,7 @@ export class ClusterClient implements AsyncDisposable {
     }
     for (const [slot, group] of groups) {
       state.members.push({
-        state, type, records: group, slot, address: undefined, node: undefined, connection: undefined,
+        state, type, records: group, slot, node: undefined, connection: undefined,
         heldOn: undefined, removeListener: undefined, moving: false, detached: false,
       });
     }
@@ -510,7 +508,6 @@ export class ClusterClient implements AsyncDisposable {
         await nodeSubscription.unsubscribe().catch(() => {});
         return;
       }
-      member.address = node.address;
       member.node = nodeSubscription;
       member.connection = node;
       this.#holdFor(member); // a member that moves while its subscription is paused holds its new node
@@ -562,7 +559,6 @@ export class ClusterClient implements AsyncDisposable {
   #detachNode(member: Member): void {
     const node = member.node;
     member.node = undefined;
-    member.address = undefined;
     member.connection = undefined;
     this.#holdFor(member);
     member.removeListener?.();
