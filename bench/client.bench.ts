@@ -8,13 +8,13 @@
 //                             [--repeat N]  (replay and real-server runs per library and size; the
 //                                            median is reported)
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { FLOOR_LIBRARIES, type LibraryName, librariesFor, PUSHWIRE_LIBRARIES } from "./client/receivers.ts";
 import { type ClientResult, latencyTable, targetLines, throughputTable } from "./report.ts";
+import { RedisServer } from "../tests/helpers/redis_server.ts";
 
 const benchDirectory = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDirectory);
@@ -185,18 +185,14 @@ async function replaySuite(): Promise<void> {
 }
 
 async function withRedis(body: (url: string, pid: number) => Promise<void>): Promise<void> {
-  const directory = mkdtempSync(join(tmpdir(), "pushwire-bench-redis-"));
-  const port = 20_000 + Math.floor(Math.random() * 40_000);
+  // The tests' helper: a random loopback port, tried again when it is taken (a bench that picked one
+  // port once failed when that port was in use), and the server answering checked by its PID.
   // No output-buffer limit for subscribers: a slow subscriber must be measured, not disconnected.
-  const { child } = await startProcess("redis-server", [
-    "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory,
-    "--client-output-buffer-limit", "pubsub 0 0 0", "--loglevel", "notice",
-  ], /Ready to accept connections/);
+  const server = await RedisServer.start({ args: ["--client-output-buffer-limit", "pubsub 0 0 0"] });
   try {
-    await body(`redis://127.0.0.1:${port}`, child.pid!);
+    await body(server.url, server.pid!);
   } finally {
-    await stopProcess(child);
-    rmSync(directory, { recursive: true, force: true });
+    await server.stop();
   }
 }
 
@@ -256,7 +252,13 @@ function medianRuns(all: RunResult[]): RunResult[] {
     const measure = (run: RunResult) => run.mode === "redis" ? run.cpuUsPerMessage as number : run.messagesPerSecond as number;
     const sorted = [...runs].sort((a, b) => measure(a) - measure(b));
     const median = sorted[Math.floor((sorted.length - 1) / 2)];
-    return { ...median, runs: runs.length, runRates: runs.map((run) => Math.round(run.messagesPerSecond as number)) };
+    return {
+      ...median,
+      runs: runs.length,
+      runRates: runs.map((run) => Math.round(run.messagesPerSecond as number)),
+      // In round order (run i of every library is round i): report.ts pairs them round by round.
+      runCpu: runs.map((run) => run.cpuUsPerMessage as number),
+    };
   });
 }
 

@@ -133,6 +133,27 @@ function boundOf(group: ClientResult[]): ClientResult | undefined {
 }
 
 /**
+ * For a CPU target measured over several rounds: in how many rounds pushwire's CPU per message was at
+ * most half the lowest peer's in that same round, and in how many the bound's was. The ratio of two
+ * medians hides how often a target is met; single rounds on a noisy machine land on either side of it.
+ * Empty when there is one round, or when a run failed (the rounds would no longer pair up).
+ */
+function roundsMet(ours: ClientResult, peers: ClientResult[], bound: ClientResult | undefined): string {
+  const cpuOf = (result: ClientResult) => result.runCpu as number[] | undefined;
+  const rounds = cpuOf(ours)?.length ?? 0;
+  const all = [ours, ...peers, ...(bound ? [bound] : [])];
+  if (rounds < 2 || all.some((result) => cpuOf(result)?.length !== rounds)) return "";
+  let met = 0;
+  let boundMet = 0;
+  for (let round = 0; round < rounds; round++) {
+    const lowest = Math.min(...peers.map((peer) => cpuOf(peer)![round]));
+    if (cpuOf(ours)![round] <= 0.5 * lowest) met++;
+    if (bound && cpuOf(bound)![round] <= 0.5 * lowest) boundMet++;
+  }
+  return `; rounds met ${met}/${rounds}` + (bound ? `, bound ≤ 0.5× in ${boundMet}/${rounds}` : "");
+}
+
+/**
  * One line per target of the issue: msgs/s from the replay (client-bound) runs, CPU from redis-server
  * runs. "bound" is socket-views against the same reference, in the same run: a receiver that makes one
  * payload array per message and parses nothing. A target above it cannot be met by any client that
@@ -173,8 +194,9 @@ export function targetLines(results: ClientResult[]): string {
       if (!ours || peers.length === 0) continue;
       const lowest = peers.reduce((best, peer) => (peer.cpuUsPerMessage! < best.cpuUsPerMessage! ? peer : best));
       const ratio = ours.cpuUsPerMessage! / lowest.cpuUsPerMessage!;
-      const status = ratio <= 0.5 ? "met" : `MISSED (${fmt(ours.cpuUsPerMessage, 3)} vs ${fmt(lowest.cpuUsPerMessage, 3)} µs)`;
       const bound = boundOf(group);
+      const rounds = roundsMet(ours, peers, bound);
+      const status = (ratio <= 0.5 ? "met" : `MISSED (${fmt(ours.cpuUsPerMessage, 3)} vs ${fmt(lowest.cpuUsPerMessage, 3)} µs)`) + rounds;
       const boundText = bound ? `${fmt(bound.cpuUsPerMessage! / lowest.cpuUsPerMessage!, 2)}×` : "-";
       lines.push(`| ${runtime} ${size} B pushwire CPU/msg on redis-server ≤ 0.5× lowest peer | ${fmt(ratio, 2)}× ${lowest.library} | ${boundText} | ${status} |`);
     }
