@@ -20,8 +20,7 @@ import {
   type Settings,
   type SubscribeOptions,
   type SubscriptionType,
-  validateBufferSize,
-  validateOverflow,
+  resolveFlow,
 } from "./options.ts";
 import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
 import { abortable, BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
@@ -220,8 +219,7 @@ export class Client implements AsyncDisposable {
     return {
       records,
       options: {
-        bufferSize: validateBufferSize(given.bufferSize ?? this.#settings.bufferSize),
-        overflow: validateOverflow(given.overflow ?? this.#settings.overflow),
+        ...resolveFlow(given, this.#settings.flow),
         onMessage: given.onMessage,
         onError: given.onError,
         signal: given.signal,
@@ -551,7 +549,11 @@ export class Client implements AsyncDisposable {
 
   stats(): ClientStats {
     let queueDepth = 0;
-    for (const subscription of this.#subscriptions) queueDepth += subscription.queueDepth;
+    let queueBytes = 0;
+    for (const subscription of this.#subscriptions) {
+      queueDepth += subscription.queueDepth;
+      queueBytes += subscription.queueBytes;
+    }
     let nativeLiveMessages = 0;
     let nativeLiveBytes = 0;
     const parsers = [this.#subscriber?.parserStats(), this.#commandsOpen?.parserStats()];
@@ -568,6 +570,7 @@ export class Client implements AsyncDisposable {
       errors: counters.errors,
       reconnects: counters.reconnects,
       queueDepth,
+      queueBytes,
       nativeLiveMessages,
       nativeLiveBytes,
     };

@@ -15,12 +15,12 @@ import {
   type ClientOptions,
   defaultCloseTimeoutMs,
   defaultReconnect,
+  type ResolvedFlow,
   resolveSettings,
   type ResolvedReconnect,
   type SubscribeOptions,
   type SubscriptionType,
-  validateBufferSize,
-  validateOverflow,
+  resolveFlow,
 } from "../options.ts";
 import { nameRecord, type NameRecord } from "../router.ts";
 import { type ClientStats, Counters } from "../stats.ts";
@@ -112,8 +112,7 @@ export class ClusterClient implements AsyncDisposable {
   readonly #refreshMs: number;
   readonly #maxAttempts: number;
   readonly #closeTimeoutMs: number;
-  readonly #bufferSize: number;
-  readonly #overflow: ResolvedSubscribeOptions["overflow"];
+  readonly #flow: ResolvedFlow;
   readonly #onOccupied: ClientOptions["onOccupied"];
   readonly #onVacated: ClientOptions["onVacated"];
   readonly #counters = new Counters();
@@ -161,8 +160,7 @@ export class ClusterClient implements AsyncDisposable {
     this.#refreshMs = nonNegative("topologyRefreshMs", topologyRefreshMs, defaultTopologyRefreshMs);
     this.#maxAttempts = Math.max(1, Math.floor(nonNegative("maxRedirections", maxRedirections, defaultMaxRedirections)));
     this.#closeTimeoutMs = first.closeTimeoutMs ?? defaultCloseTimeoutMs;
-    this.#bufferSize = first.bufferSize;
-    this.#overflow = first.overflow;
+    this.#flow = first.flow;
     this.#onOccupied = first.onOccupied;
     this.#onVacated = first.onVacated;
     this.#owner = {
@@ -217,7 +215,11 @@ export class ClusterClient implements AsyncDisposable {
 
   stats(): ClusterStats {
     let queueDepth = 0;
-    for (const subscription of this.#states.keys()) queueDepth += subscription.queueDepth;
+    let queueBytes = 0;
+    for (const subscription of this.#states.keys()) {
+      queueDepth += subscription.queueDepth;
+      queueBytes += subscription.queueBytes;
+    }
     let nativeLiveMessages = 0;
     let nativeLiveBytes = 0;
     let nodes = 0;
@@ -235,6 +237,7 @@ export class ClusterClient implements AsyncDisposable {
       errors: counters.errors,
       reconnects: this.#resubscriptions,
       queueDepth,
+      queueBytes,
       nativeLiveMessages,
       nativeLiveBytes,
       nodes,
@@ -670,8 +673,7 @@ export class ClusterClient implements AsyncDisposable {
       throw new InvalidArgumentError(`${type}: signal must be an AbortSignal`);
     }
     const options: ResolvedSubscribeOptions = {
-      bufferSize: validateBufferSize(given.bufferSize ?? this.#bufferSize),
-      overflow: validateOverflow(given.overflow ?? this.#overflow),
+      ...resolveFlow(given, this.#flow),
       onMessage: given.onMessage,
       onError: given.onError,
       signal: given.signal,

@@ -1,9 +1,9 @@
-// A PUBLISH flood for fault tests (not a test file): node:net on 127.0.0.1, independent of pushwire.
+// A PUBLISH flood for tests (not a test file): node:net on 127.0.0.1, independent of pushwire.
 // It writes batches of pipelined PUBLISH commands and waits for their replies (counted, not parsed:
 // each reply to PUBLISH is one `:N\r\n` line) before the next batch, so the server sets the pace.
 // Rule: stop() resolves once the socket is closed; a server that dies just ends the flood.
 import net from "node:net";
-import { concat, encodeCommand } from "../helpers/raw_resp.ts";
+import { concat, encodeCommand } from "./raw_resp.ts";
 
 export interface FloodOptions {
   port: number;
