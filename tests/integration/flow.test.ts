@@ -139,3 +139,31 @@ test(`flow: a consumer that stops reading holds reading for slowConsumerMs, then
     }
     assert.equal(stops.stats().stalls, 1);
   }), { timeoutMs: 60_000 });
+
+test(`flow: a consumer that publishes for every message it reads is not held up by its own hold (RESP3: one socket) (${runtime})`, () =>
+  withServer(async (server) => {
+    const total = 5_000; // five times highWaterMark
+    await using client = await connect(server.url);
+    const subscription = await client.subscribe("work");
+    const results = await client.subscribe("results"); // nobody reads it: its bounds only
+    const started = performance.now();
+    const working = (async () => {
+      let expected = 0;
+      for await (const message of subscription) {
+        assert.equal(sequenceOf(message.data), expected);
+        // The answer comes on the subscriber socket, after the messages before it.
+        await client.publish("results", message.data);
+        if (++expected === total) break;
+      }
+    })();
+    const flood = await Flood.start({ port: server.port, channels: ["work"], payload: (index) => payload(index, 64), batch: 1_000, total });
+    await flood.done;
+    await flood.stop();
+    await working;
+    const elapsedMs = performance.now() - started;
+    console.log(`[${runtime}] ${total} messages read and answered in ${elapsedMs.toFixed(0)} ms`);
+    assert.equal(subscription.stats().stalls, 0, "never found stalled: its publishes kept the socket read");
+    assert.equal(subscription.stats().dropped, 0);
+    assert.ok(elapsedMs < defaultFlow.slowConsumerMs, `done in ${elapsedMs.toFixed(0)} ms, less than one stall`);
+    await waitFor(() => results.stats().received === total, "every result published");
+  }), { timeoutMs: 60_000 });
