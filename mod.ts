@@ -33,3 +33,5 @@ export type { SSECloseReason, SSEOptions, SSEStats, SSEStream } from "./src/sse.
 export { ClusterClient, connectCluster } from "./src/cluster/cluster_client.ts";
 export type { ClusterOptions, ClusterStats } from "./src/cluster/cluster_client.ts";
 export type { ClusterNode, SlotRange, TopologySnapshot } from "./src/cluster/topology.ts";
+export { connectSentinel } from "./src/sentinel/connect_sentinel.ts";
+export type { SentinelOptions } from "./src/sentinel/connect_sentinel.ts";

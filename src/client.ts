@@ -2,16 +2,18 @@
 // It owns the subscriber connection (RESP3: also carries commands; RESP2: a second, lazily opened
 // connection carries them, since a RESP2 connection in subscribe mode accepts no other command),
 // the router with its refcounted server subscriptions, and reconnection (policy in reconnect.ts; the
-// PING health check of each connection in health.ts).
+// PING health check of each connection in health.ts). With an EndpointLocator (connectSentinel) each
+// connection asks it where to go instead of using the URL's address.
 // Rule: arguments are validated before anything is sent; after close() every call rejects with
 // ClosedError; close() frees all native memory and leaves no timer or socket behind.
 // Reconnection rule: after a loss, the new connection's first write re-subscribes every channel,
 // pattern and shard channel (one pipelined write); commands issued meanwhile wait (at most
 // maxPendingCommands of them) and go out only after the server confirmed the resubscription.
 import { type NameInput, parseSubscribeArguments, type SubscribeArgument, validatePublishArguments } from "./arguments.ts";
+import type { EndpointLocator, RelocatableClient } from "./endpoint_locator.ts";
 import { ClosedError, ConnectionError, TimeoutError } from "./errors.ts";
 import type { Frame } from "./frame.ts";
-import { Connection, type ParserFactory } from "./protocol/connection.ts";
+import { Connection, type ConnectionEvents, type ConnectionRole, type ParserFactory } from "./protocol/connection.ts";
 import type { CommandArgument } from "./protocol/encode.ts";
 import type { ReplyValue } from "./protocol/reply.ts";
 import { type ClientOptions, defaultReconnect, resolveSettings, type Settings, type SubscriptionType } from "./options.ts";
@@ -52,9 +54,13 @@ function loadNativeParserFactory(): Promise<ParserFactory> {
   return nativeParserFactory;
 }
 
-export class Client implements AsyncDisposable {
+export class Client implements AsyncDisposable, RelocatableClient {
   readonly #settings: Settings;
   readonly #createParser: ParserFactory;
+  /** Where connections go when the address can change (Sentinel); else settings.endpoint. */
+  readonly #locator: EndpointLocator | undefined;
+  /** relocate() asked for a reconnection without the backoff wait. */
+  #moveNow = false;
   readonly #router = new Router();
   readonly #counters = new Counters();
   readonly #subscriptions = new Set<Subscription>();
@@ -74,9 +80,10 @@ export class Client implements AsyncDisposable {
   #drained: (() => void) | undefined;
   readonly #owner: SubscriptionOwner;
 
-  private constructor(settings: Settings, createParser: ParserFactory) {
+  private constructor(settings: Settings, createParser: ParserFactory, locator: EndpointLocator | undefined) {
     this.#settings = settings;
     this.#createParser = createParser;
+    this.#locator = locator;
     this.#owner = {
       counters: this.#counters,
       release: (subscription) => this.#release(subscription),
@@ -88,13 +95,14 @@ export class Client implements AsyncDisposable {
 
   /**
    * @internal connect() without the native parser import: `createParser` lets tests run the client
-   * on a stand-in parser with the NativeParser contract.
+   * on a stand-in parser with the NativeParser contract. With a `locator` (connectSentinel), every
+   * connection goes where it says instead of the URL's host and port.
    */
-  static async open(url: string, options?: ClientOptions, createParser?: ParserFactory): Promise<Client> {
+  static async open(url: string, options?: ClientOptions, createParser?: ParserFactory, locator?: EndpointLocator): Promise<Client> {
     const settings = resolveSettings(url, options);
     const signal = settings.connectSignal;
     signal?.throwIfAborted();
-    const client = new Client(settings, createParser ?? await loadNativeParserFactory());
+    const client = new Client(settings, createParser ?? await loadNativeParserFactory(), locator);
     client.#subscriber = await abortable(client.#openFirst(signal), signal, (connection) => void connection.close());
     return client;
   }
@@ -131,11 +139,21 @@ export class Client implements AsyncDisposable {
   }
 
   #openSubscriber(): Promise<Connection> {
-    return Connection.open(this.#settings, "subscriber", this.#createParser, {
+    return this.#openConnection("subscriber", {
       onPush: (frame) => this.#onPush(frame),
       onMessage: (frame) => this.#onMessage(frame),
       onLost: (error) => this.#onSubscriberLost(error),
     });
+  }
+
+  /** A connection to the fixed endpoint, or to where the locator says now (and checked there). */
+  async #openConnection(role: ConnectionRole, events: ConnectionEvents): Promise<Connection> {
+    const locator = this.#locator;
+    if (locator === undefined) return Connection.open(this.#settings, role, this.#createParser, events);
+    const endpoint = await locator.locate();
+    return Connection.open({ ...this.#settings, endpoint }, role, this.#createParser, events, (connection) =>
+      locator.verify(connection, endpoint)
+    );
   }
 
   // ---- subscribing ---------------------------------------------------------------------------
@@ -380,7 +398,7 @@ export class Client implements AsyncDisposable {
   }
 
   #commandConnection(): Promise<Connection> {
-    this.#commands ??= Connection.open(this.#settings, "commands", this.#createParser, {
+    this.#commands ??= this.#openConnection("commands", {
       onPush: () => {},
       onMessage: () => {},
       onLost: () => {
@@ -433,7 +451,8 @@ export class Client implements AsyncDisposable {
     let lastError = cause;
     let attempts = 0;
     while (attempts < policy.maxAttempts) {
-      await this.#backoff.sleep(backoffDelayMs(policy, attempts));
+      if (this.#moveNow) this.#moveNow = false;
+      else await this.#backoff.sleep(backoffDelayMs(policy, attempts));
       if (this.#state !== "reconnecting") throw new ClosedError();
       attempts++;
       let connection: Connection | undefined;
@@ -450,6 +469,7 @@ export class Client implements AsyncDisposable {
         // Only now: a paused socket could not have read the resubscription's confirmations.
         if (this.#pausedBy.size > 0) connection.pause();
         this.#state = "open";
+        this.#moveNow = false;
         this.#counters.reconnects++;
         const at = Date.now();
         for (const subscription of this.#subscriptions) {
@@ -480,6 +500,22 @@ export class Client implements AsyncDisposable {
       if (names.length > 0) sent.push(connection.subscribeCommand(commands[type].subscribe, names, type));
     }
     await Promise.all(sent);
+  }
+
+  /**
+   * @internal (src/sentinel) the server moved (a failover): the connections are left now, as if lost
+   * (subscriptions see `disconnected`), and the reconnection through the locator starts without its
+   * first backoff wait; during a reconnection, its next attempt starts now.
+   */
+  relocate(reason: Error): void {
+    if (this.#state === "open") {
+      this.#moveNow = true;
+      this.#commandsOpen?.fail(reason);
+      this.#subscriber.fail(reason);
+    } else if (this.#state === "reconnecting") {
+      this.#moveNow = true;
+      this.#backoff.wake();
+    }
   }
 
   // ---- stats and close ----------------------------------------------------------------------------
@@ -545,6 +581,7 @@ export class Client implements AsyncDisposable {
         this.#subscriber.close(),
         commandConnection?.then((connection) => connection.close(), () => {}),
         this.#reconnected?.catch(() => {}),
+        this.#locator?.close(),
       ]);
       await this.#subscriber.close(); // a reconnection may have swapped it in meanwhile
       for (const entry of [...this.#router.entries()]) {

@@ -1,9 +1,9 @@
 // Reconnection policy, kept apart from the client: the backoff schedule, which failures are worth
 // another attempt, and a sleep that close() can cut short.
 // Rule: exponential backoff with FULL jitter (a uniform delay in [0, min(max, initial·2^attempt)]),
-// so clients cut off together do not come back in lockstep; an authentication failure is final —
-// retrying a wrong password only floods the server's log.
-import { ReplyError } from "./errors.ts";
+// so clients cut off together do not come back in lockstep; an authentication failure (or a refused
+// argument) is final — retrying a wrong password only floods the server's log.
+import { InvalidArgumentError, ReplyError } from "./errors.ts";
 import type { ResolvedReconnect } from "./options.ts";
 
 /** The delay before attempt number `attempt` (0-based). */
@@ -14,8 +14,12 @@ export function backoffDelayMs(policy: ResolvedReconnect, attempt: number, rando
 
 const finalServerCodes = new Set(["WRONGPASS", "NOAUTH", "NOPERM"]);
 
-/** True for failures another attempt cannot fix (refused credentials or permissions). */
+/**
+ * True for failures another attempt cannot fix: refused credentials or permissions, and a refused
+ * argument (e.g. a Sentinel master name that no sentinel knows).
+ */
 export function isFinalFailure(error: unknown): boolean {
+  if (error instanceof InvalidArgumentError) return true;
   return error instanceof ReplyError && finalServerCodes.has(error.serverCode);
 }
 

@@ -222,15 +222,6 @@ export class ClusterClient implements AsyncDisposable {
     this.#lifetime.end();
     this.#topology.stopPeriodicRefresh();
     await this.#placement.close(this.#settings.closeTimeoutMs);
-    // Close the node clients BEFORE waiting for the background work: a reattach, topology read or
-    // UNSUBSCRIBE still waiting for a node's reply then fails at once with ClosedError. Waiting first
-    // tied close() to server replies (a node that postpones commands during CLUSTER FAILOVER, a silent
-    // one until its health check gives up). What is left is bounded: retries wake up and see the
-    // lifetime ended, and a node open in flight ends within connectTimeoutMs and closes itself.
-    const closing = this.#pool.closeAll();
-    await this.#lifetime.settled();
-    await closing;
-    await this.#pool.closeAll();
   }
 }
 

@@ -1,4 +1,4 @@
-// The lifetime of a client made of many node clients (ClusterClient, or any client of that kind): one
+// The lifetime of a client made of many node clients (ClusterClient, the Sentinel locator): one
 // "closed" flag for all its parts, the background work they start (moves, refreshes, UNSUBSCRIBEs,
 // node closes) and the backoff sleeps that close() must cut short.
 // Rule: work started in the background is tracked here, so close() can wait for all of it and no

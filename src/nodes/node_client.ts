@@ -1,4 +1,4 @@
-// One node as a client of many nodes sees it (e.g. a cluster node): a single-node `Client`
+// One node as a client of many nodes sees it (a cluster node, a sentinel): a single-node `Client`
 // (src/client.ts) to one address, opened without its own reconnection (its owner decides where to go
 // after a loss), plus the signal the cluster needs and Client does not have yet: "the server dropped
 // one of my subscriptions".

@@ -60,7 +60,7 @@ export class NodePool {
   }
 
   /**
-   * Any node, for what every node serves (classic pub/sub): the one chosen
+   * Any node, for what every node serves (classic pub/sub; a sentinel's events): the one chosen
    * before while it works, else the first of `candidates()` that opens (`failure` starts the error
    * when none does).
    */

@@ -243,10 +243,24 @@ export class Placement {
   }
 
   /**
-   * close(): lets consumers take what is buffered (up to `closeTimeoutMs`), then ends every
-   * subscription and detaches its members (their node clients are closed by the pool).
+   * The owner's close(), once its lifetime ended: lets consumers take what is buffered (up to
+   * `closeTimeoutMs`), ends every subscription, closes every node client and waits for the
+   * background work.
    */
   async close(closeTimeoutMs: number): Promise<void> {
+    await this.#endSubscriptions(closeTimeoutMs);
+    // Close the node clients BEFORE waiting for the background work: a reattach, topology read or
+    // UNSUBSCRIBE still waiting for a node's reply then fails at once with ClosedError. Waiting first
+    // tied close() to server replies (a node that postpones commands during CLUSTER FAILOVER, a silent
+    // one until its health check gives up). What is left is bounded: retries wake up and see the
+    // lifetime ended, and a node open in flight ends within connectTimeoutMs and closes itself.
+    const closing = this.pool.closeAll();
+    await this.lifetime.settled();
+    await closing;
+    await this.pool.closeAll();
+  }
+
+  async #endSubscriptions(closeTimeoutMs: number): Promise<void> {
     const placed = [...this.#placed.values()];
     for (const { subscription } of placed) subscription.beginDrain();
     const deadline = Date.now() + closeTimeoutMs;

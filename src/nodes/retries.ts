@@ -26,10 +26,11 @@ export class Retries {
   ) {}
 
   /**
-   * Runs `attempt` until it succeeds, at most `attempts` times. The first redirection (MOVED) retries
-   * at once (the source learnt the new owner from it, and a refresh starts); further MOVEDs, lost nodes, topology holes and cluster-state
-   * errors retry after a backoff and a fresh read; anything else is thrown as it is. `afterLoss`: the
-   * node that served it is suspect, so the source is read before the first attempt too.
+   * Runs `attempt` until it succeeds, at most `attempts` times. The first redirection (MOVED)
+   * retries at once (the source learnt the new owner from it, and a refresh starts); further MOVEDs,
+   * lost nodes, topology holes and cluster-state errors retry after a backoff and a fresh read;
+   * anything else is thrown as it is. `afterLoss`: the node that served it is suspect, so the source
+   * is read before the first attempt too.
    */
   async run<T>(what: string, attempts: number, attempt: () => Promise<T>, afterLoss = false): Promise<T> {
     let lastError: unknown;

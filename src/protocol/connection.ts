@@ -60,6 +60,8 @@ export type ConnectionRole = "subscriber" | "commands";
 export class Connection {
   /** 3 after a successful HELLO 3, else 2. */
   protocol: 2 | 3 = 3;
+  /** The server's role as HELLO 3 answered it ("master", "replica", "sentinel"); undefined over RESP2. */
+  serverRole: string | undefined;
   #transport: Transport | undefined;
   #parser: FrameParser;
   #pending: PendingCommand[] = [];
@@ -101,12 +103,17 @@ export class Connection {
     this.#onMessage = events.onMessage;
   }
 
-  /** Opens the socket and runs the handshake within settings.connectTimeoutMs. */
+  /**
+   * Opens the socket and runs the handshake within settings.connectTimeoutMs. `verify`, when given,
+   * is part of the handshake: it may send commands, and its rejection fails the open (the connection
+   * is closed, events.onLost is never called for it).
+   */
   static async open(
     settings: Settings,
     role: ConnectionRole,
     createParser: ParserFactory,
     events: ConnectionEvents,
+    verify?: (connection: Connection) => Promise<void>,
   ): Promise<Connection> {
     const parser = createParser({ limits: settings.parserLimits, libraryPath: settings.libraryPath, retainedInput: true });
     const connection = new Connection(parser, events);
@@ -120,7 +127,7 @@ export class Connection {
       }, settings.connectTimeoutMs);
     });
     try {
-      await Promise.race([connection.#start(settings, role), expired]);
+      await Promise.race([connection.#start(settings, role, verify), expired]);
       if (connection.#lostError) throw connection.#lostError;
       connection.#ready = true;
       connection.#health = new HealthCheck(settings.healthCheckIntervalMs, {
@@ -143,7 +150,7 @@ export class Connection {
     }
   }
 
-  async #start(settings: Settings, role: ConnectionRole): Promise<void> {
+  async #start(settings: Settings, role: ConnectionRole, verify: ((connection: Connection) => Promise<void>) | undefined): Promise<void> {
     const transport = await openTransport({ endpoint: settings.endpoint, tls: settings.tls }, {
       onData: (chunk) => this.#receive(chunk),
       readTarget: () => (this.#closed ? undefined : this.#parser.readTarget?.()),
@@ -156,6 +163,8 @@ export class Connection {
     }
     this.#transport = transport;
     await this.#handshake(settings);
+    // Before the RESP2 push arrays below: a verify command's reply may be an array.
+    if (verify !== undefined) await verify(this);
     // A RESP2 subscriber connection sends pub/sub messages as plain arrays: tell the parser to
     // classify them. Only here: on a command connection such an array is an ordinary reply.
     if (this.protocol === 2 && role === "subscriber") this.#parser.setResp2PushArrays(true);
@@ -168,8 +177,10 @@ export class Connection {
       if (password !== undefined) hello.push("AUTH", username ?? "default", password);
       if (name !== undefined) hello.push("SETNAME", name);
       try {
-        await this.command(hello, authenticationLabel("HELLO 3", username, password));
+        const reply = await this.command(hello, authenticationLabel("HELLO 3", username, password));
         this.protocol = 3;
+        const role = reply instanceof Map ? reply.get("role") : undefined;
+        if (typeof role === "string") this.serverRole = role;
         return;
       } catch (error) {
         if (!(error instanceof ReplyError) || !helloUnsupported(error)) throw error;

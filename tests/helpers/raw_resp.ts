@@ -169,6 +169,14 @@ export class RawConnection {
     return reply;
   }
 
+  /** The next value the server sends unasked (a subscriber's messages), in order. */
+  next(): Promise<RawValue> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const value = new Promise<RawValue>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    this.#onData(new Uint8Array(0)); // it may be buffered already
+    return value;
+  }
+
   /** Sends all commands in one write and resolves with every reply, in order. */
   pipeline(commands: (string | Uint8Array | number)[][]): Promise<RawValue[]> {
     const replies = commands.map(() =>

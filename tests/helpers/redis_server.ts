@@ -1,7 +1,7 @@
 // Real redis-server processes for integration and fault tests: one per test file (or per test),
 // on a random loopback port, stopped by the PID we started. Nothing here touches other processes.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RawConnection, rawCommand, type RawValue } from "./raw_resp.ts";
@@ -12,6 +12,11 @@ export interface RedisServerOptions {
   args?: string[];
   /** Fixed port (used by restart tests); random when absent. */
   port?: number;
+  /**
+   * A config file to load first, written into the server's own directory (a sentinel needs one: it
+   * rewrites it as it learns). Arguments still override it.
+   */
+  config?: string;
 }
 
 export class RedisServer {
@@ -20,7 +25,7 @@ export class RedisServer {
   #exited: Promise<void> = Promise.resolve();
   #directory: string;
 
-  private constructor(readonly port: number, readonly args: string[], directory: string) {
+  private constructor(readonly port: number, readonly args: string[], directory: string, readonly configFile?: string) {
     this.#directory = directory;
   }
 
@@ -34,10 +39,12 @@ export class RedisServer {
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const directory = mkdtempSync(join(tmpdir(), "pushwire-redis-"));
+    const configFile = options.config === undefined ? undefined : join(directory, "server.conf");
+    if (configFile !== undefined) writeFileSync(configFile, options.config!);
     let lastError: unknown;
     for (let attempt = 0; attempt < 10; attempt++) {
       const port = options.port ?? 20_000 + Math.floor(Math.random() * 40_000);
-      const server = new RedisServer(port, options.args ?? [], directory);
+      const server = new RedisServer(port, options.args ?? [], directory, configFile);
       try {
         await server.#launch();
         return server;
@@ -55,6 +62,7 @@ export class RedisServer {
     const child = spawn(
       serverBinary(),
       [
+        ...(this.configFile === undefined ? [] : [this.configFile]),
         "--port", String(this.port), "--bind", this.host, "--save", "", "--appendonly", "no",
         "--daemonize", "no", "--dir", this.#directory, "--loglevel", "warning", ...this.args,
       ],
