@@ -16,7 +16,7 @@ import { NodeClient } from "../nodes/node_client.ts";
 import { NodePool } from "../nodes/node_pool.ts";
 import { Placement } from "../nodes/placement.ts";
 import { Retries } from "../nodes/retries.ts";
-import type { ClientOptions, Endpoint, ResolvedReconnect } from "../options.ts";
+import { type ClientOptions, defaultFlow, type Endpoint, type ResolvedReconnect } from "../options.ts";
 import type { Connection } from "../protocol/connection.ts";
 import { nameRecord } from "../router.ts";
 import { Counters } from "../stats.ts";
@@ -101,9 +101,9 @@ export class SentinelLocator implements EndpointLocator {
 
   #ensureWatching(): void {
     if (this.#watch !== undefined || this.#lifetime.closed) return;
+    // The callback form: no buffer, so the flow options never come into play.
     const watching = this.#placement.subscribe("subscribe", [nameRecord(switchChannel)], {
-      bufferSize: 1,
-      overflow: "drop-oldest",
+      ...defaultFlow,
       onMessage: (message) => this.#onSwitch(message),
       onError: undefined,
       signal: undefined,
