@@ -2,9 +2,10 @@
 // browser-like client opens the SSE route, a message published through the example's publish route
 // arrives on it, the client aborts, and the server subscription is gone (PUBSUB NUMSUB through the
 // independent raw RESP client, so pushwire cannot vouch for itself).
-import { assert, waitFor } from "../shim.ts";
+import { assert, runtime, waitFor } from "../shim.ts";
 import { asText } from "../helpers/raw_resp.ts";
-import type { RedisServer } from "../helpers/redis_server.ts";
+import { RedisServer } from "../helpers/redis_server.ts";
+import { nativeMemory } from "../../src/native/parser.ts";
 import { EventStreamParser, readEvents } from "../sse/helpers.ts";
 
 /**
@@ -14,6 +15,7 @@ import { EventStreamParser, readEvents } from "../sse/helpers.ts";
  */
 export function watchLegacyAbortWarning(): () => string[] {
   const seen: string[] = [];
+  if (runtime !== "deno") return () => seen;
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
     const line = args.map(String).join(" ");
@@ -92,4 +94,55 @@ export async function subscribeReceiveAbort(baseUrl: string, redis: RedisServer,
   await waitFor(async () => (await numsub(redis, channel)) === 0, "the server subscription to end after the abort");
   // A publish now reaches nobody: the example holds nothing for the browser that left.
   assert.equal(await publishOverHttp(baseUrl, channel, "after the abort"), 0);
+}
+
+/** A running example: its base URL and an idempotent stop(). */
+export interface RunningExample {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** The publish route refuses a body over 64 KiB with 413; the open stream sees nothing. */
+export async function oversizedBodyIsRefused(example: RunningExample, redis: RedisServer, channel: string): Promise<void> {
+  const stream = await EventStreamClient.open(`${example.url}/channels/${encodeURIComponent(channel)}/events`);
+  try {
+    await waitFor(async () => (await numsub(redis, channel)) === 1, "the SSE route's subscription");
+    const response = await fetch(`${example.url}/channels/${encodeURIComponent(channel)}`, {
+      method: "POST",
+      body: "x".repeat(64 * 1024 + 1),
+    });
+    assert.equal(response.status, 413);
+    await response.body?.cancel();
+  } finally {
+    await stream.abort();
+  }
+  assert.deepEqual(stream.parser.events, []);
+}
+
+/** Stopping the example (its client closes first) ends an open stream's body; stop() then returns. */
+export async function stopEndsOpenStreams(example: RunningExample, redis: RedisServer, channel: string): Promise<void> {
+  const stream = await EventStreamClient.open(`${example.url}/channels/${encodeURIComponent(channel)}/events`);
+  await waitFor(async () => (await numsub(redis, channel)) === 1, "the SSE route's subscription");
+  const stopped = example.stop();
+  await stream.readToEnd();
+  await stopped;
+}
+
+export type StartExample = (options: { redisUrl: string; port: number }) => Promise<RunningExample>;
+
+/** Starts an example against a fresh redis-server, runs `body`, stops both, checks native memory. */
+export async function withExample(
+  start: StartExample,
+  body: (example: RunningExample, redis: RedisServer) => Promise<void>,
+): Promise<void> {
+  const redis = await RedisServer.start();
+  const example = await start({ redisUrl: redis.url, port: 0 });
+  try {
+    await body(example, redis);
+  } finally {
+    await example.stop();
+    await redis.stop();
+  }
+  assert.equal(nativeMemory().liveBytes, 0);
+  assert.equal(nativeMemory().liveMessages, 0);
 }
