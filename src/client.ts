@@ -549,6 +549,11 @@ export class Client implements AsyncDisposable {
 
   // ---- stats and close ----------------------------------------------------------------------------
 
+  /** @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts). */
+  liveSubscriptions(): Iterable<Subscription> {
+    return this.#subscriptions.values();
+  }
+
   stats(): ClientStats {
     let queueDepth = 0;
     for (const subscription of this.#subscriptions) queueDepth += subscription.queueDepth;

@@ -215,6 +215,11 @@ export class ClusterClient implements AsyncDisposable {
     return structuredClone(this.#topology.snapshot);
   }
 
+  /** @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts). */
+  liveSubscriptions(): Iterable<Subscription> {
+    return this.#states.keys();
+  }
+
   stats(): ClusterStats {
     let queueDepth = 0;
     for (const subscription of this.#states.keys()) queueDepth += subscription.queueDepth;
