@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { RedisServer } from "./redis_server.ts";
 import { asText, RawConnection, RawError, type RawValue } from "./raw_resp.ts";
+import { cliBinary } from "./server_kind.ts";
 
 export interface RedisClusterOptions {
   /** Primaries (at least 3: redis-cli refuses fewer). */
@@ -298,7 +299,7 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Pro
 
 function runRedisCli(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("redis-cli", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cliBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     // `--cluster create` waits for the nodes to agree with no limit of its own: stop it after
     // createTimeoutMs and fail with what it printed.

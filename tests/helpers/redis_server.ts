@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RawConnection, rawCommand, type RawValue } from "./raw_resp.ts";
+import { serverBinary } from "./server_kind.ts";
 
 export interface RedisServerOptions {
   /** Extra `--name value` arguments, e.g. ["--requirepass", "secret"]. */
@@ -52,7 +53,7 @@ export class RedisServer {
 
   async #launch(): Promise<void> {
     const child = spawn(
-      "redis-server",
+      serverBinary(),
       [
         "--port", String(this.port), "--bind", this.host, "--save", "", "--appendonly", "no",
         "--daemonize", "no", "--dir", this.#directory, "--loglevel", "warning", ...this.args,
