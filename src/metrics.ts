@@ -44,6 +44,8 @@ export interface DestinationMetrics {
   dropped: number;
   /** Messages waiting in subscription buffers now. */
   queueDepth: number;
+  /** Payload bytes of those messages. */
+  queueBytes: number;
 }
 
 export interface MetricsSnapshot {
@@ -51,14 +53,14 @@ export interface MetricsSnapshot {
   at: number;
   /** The client's stats() (totals). */
   client: ClientStats;
-  /** delivered, dropped and queueDepth by destination; they add up to `client`'s. */
+  /** delivered, dropped, queueDepth and queueBytes by destination; they add up to `client`'s. */
   destinations: DestinationMetrics[];
   /** Every SSE stream of the process (not only this client's). */
   sse: SSETotals;
 }
 
 export interface MetricsOptions {
-  /** Split delivered/dropped/queue depth by channel (default true). Off: one part, no channel names. */
+  /** Split delivered/dropped/queue depth and bytes by channel (default true). Off: one part, no channel names. */
   channelNames?: boolean;
 }
 
@@ -87,8 +89,9 @@ export class MetricsCollector {
     const at = Date.now();
     const sse = sseTotalsSnapshot();
     if (!this.#channelNames) {
-      const { delivered, dropped, queueDepth } = client;
-      return { at, client, destinations: [{ destination: undefined, pattern: false, delivered, dropped, queueDepth }], sse };
+      const { delivered, dropped, queueDepth, queueBytes } = client;
+      const destinations = [{ destination: undefined, pattern: false, delivered, dropped, queueDepth, queueBytes }];
+      return { at, client, destinations, sse };
     }
     const parts = new Map<string, DestinationMetrics>();
     const live = new Set<MetricsSubscription>();
@@ -101,6 +104,7 @@ export class MetricsCollector {
       part.delivered += stats.delivered;
       part.dropped += stats.dropped;
       part.queueDepth += stats.queueDepth;
+      part.queueBytes += stats.queueBytes;
     }
     for (const [subscription, key] of this.#seen) {
       if (live.has(subscription)) continue;
@@ -119,7 +123,7 @@ export class MetricsCollector {
     }
     const destinations = [...parts.keys()].sort().map((key) => parts.get(key)!);
     const rest: DestinationMetrics = { destination: undefined, pattern: false, ...totalsMinus(client, destinations) };
-    if (rest.delivered > 0 || rest.dropped > 0 || rest.queueDepth > 0) destinations.push(rest);
+    if (rest.delivered > 0 || rest.dropped > 0 || rest.queueDepth > 0 || rest.queueBytes > 0) destinations.push(rest);
     return { at, client, destinations, sse };
   }
 }
@@ -202,18 +206,19 @@ function destinationKey(subscription: MetricsSubscription): string {
 function partOf(parts: Map<string, DestinationMetrics>, key: string): DestinationMetrics {
   let part = parts.get(key);
   if (part === undefined) {
-    part = { destination: key.slice(1), pattern: key[0] === "p", delivered: 0, dropped: 0, queueDepth: 0 };
+    part = { destination: key.slice(1), pattern: key[0] === "p", delivered: 0, dropped: 0, queueDepth: 0, queueBytes: 0 };
     parts.set(key, part);
   }
   return part;
 }
 
 function totalsMinus(client: ClientStats, parts: DestinationMetrics[]): Omit<DestinationMetrics, "destination" | "pattern"> {
-  let { delivered, dropped, queueDepth } = client;
+  let { delivered, dropped, queueDepth, queueBytes } = client;
   for (const part of parts) {
     delivered -= part.delivered;
     dropped -= part.dropped;
     queueDepth -= part.queueDepth;
+    queueBytes -= part.queueBytes;
   }
-  return { delivered, dropped, queueDepth };
+  return { delivered, dropped, queueDepth, queueBytes };
 }

@@ -90,6 +90,12 @@ export const instrumentSpecs = {
     unit: "{message}",
     description: "Messages waiting in subscription buffers now",
   },
+  queueSize: {
+    name: "pushwire.client.queue.size",
+    kind: "updown",
+    unit: "By",
+    description: "Payload bytes of the messages waiting in subscription buffers now",
+  },
   nativeMemory: {
     name: "pushwire.client.native.memory.usage",
     kind: "updown",
@@ -154,6 +160,7 @@ export function registerMetrics(client: MetricsSource, options: RegisterMetricsO
       observe("consumed", part.delivered, attributes);
       observe("dropped", part.dropped, attributes);
       observe("queueDepth", part.queueDepth, attributes);
+      observe("queueSize", part.queueBytes, attributes);
     }
     observe("received", snapshot.client.received);
     observe("errors", snapshot.client.errors);

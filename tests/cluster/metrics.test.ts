@@ -26,7 +26,7 @@ test(`cluster metrics: registerMetrics and watchMetrics on a ClusterClient equal
         for (let i = 0; i < 3; i++) assert.equal(await client.spublish(channel, `s${i}`), 1);
       }
       for (let i = 0; i < 5; i++) assert.equal(await client.publish("metrics:classic", `c${i}`), 1);
-      await waitFor(() => client.stats().received === 14, "14 messages");
+      await waitFor(() => client.stats().received === 14, "14 messages", 15_000);
       const iterator = shards[Symbol.asyncIterator]();
       for (let i = 0; i < 4; i++) await iterator.next();
 
@@ -36,6 +36,7 @@ test(`cluster metrics: registerMetrics and watchMetrics on a ClusterClient equal
       assert.equal(total(collected, instrumentSpecs.received.name), stats.received);
       assert.equal(total(collected, instrumentSpecs.dropped.name), stats.dropped);
       assert.equal(total(collected, instrumentSpecs.queueDepth.name), stats.queueDepth);
+      assert.equal(total(collected, instrumentSpecs.queueSize.name), stats.queueBytes);
       assert.equal(total(collected, instrumentSpecs.nativeMemory.name), stats.nativeLiveBytes);
       assert.equal(total(collected, instrumentSpecs.reconnects.name), stats.reconnects);
       assert.equal(collected.has(instrumentSpecs.sseOpenStreams.name), false, "sse: false");

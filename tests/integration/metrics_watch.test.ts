@@ -13,7 +13,7 @@ test(`watchMetrics: a snapshot every intervalMs equal to stats(), split by chann
     const publisher = await RawConnection.connect(server.port);
     await publisher.pipeline(Array.from({ length: 5 }, (_, i) => ["PUBLISH", "watch:news", `m${i}`]));
     await publisher.close();
-    await waitFor(() => client.stats().received === 5, "5 messages");
+    await waitFor(() => client.stats().received === 5, "5 messages", 15_000); // the unread buffer holds reading for slowConsumerMs
 
     const snapshots: MetricsSnapshot[] = [];
     const watch = watchMetrics(client, { intervalMs: 20, onMetrics: (snapshot) => snapshots.push(snapshot) });
@@ -27,7 +27,7 @@ test(`watchMetrics: a snapshot every intervalMs equal to stats(), split by chann
     const last = snapshots.at(-1)!;
     assert.deepEqual(last.client, client.stats());
     assert.deepEqual(last.destinations, [
-      { destination: "watch:news", pattern: false, delivered: 0, dropped: 2, queueDepth: 3 },
+      { destination: "watch:news", pattern: false, delivered: 0, dropped: 2, queueDepth: 3, queueBytes: 6 },
     ]);
     assert.deepEqual(Object.keys(last.sse).sort(), ["eventsDropped", "eventsSent", "openStreams"]);
     assert.ok(Math.abs(last.at - Date.now()) < 5_000);
@@ -51,7 +51,9 @@ test(`watchMetrics: channelNames: false gives one part; a throwing onMetrics goe
     await waitFor(() => calls >= 3, "three calls despite the throws");
     assert.ok(errors.length >= 3);
     const snapshot = watch.collect();
-    assert.deepEqual(snapshot.destinations, [{ destination: undefined, pattern: false, delivered: 0, dropped: 0, queueDepth: 0 }]);
+    assert.deepEqual(snapshot.destinations, [
+      { destination: undefined, pattern: false, delivered: 0, dropped: 0, queueDepth: 0, queueBytes: 0 },
+    ]);
   }));
 
 test(`watchMetrics: bad arguments are InvalidArgumentError and start no timer (${runtime})`, () =>

@@ -50,6 +50,7 @@ function assertTotalsEqualStats(collected: Map<string, Collected>, stats: Client
   assert.equal(total(collected, names.errors), stats.errors, "errors = stats().errors");
   assert.equal(total(collected, names.reconnects), stats.reconnects, "reconnects = stats().reconnects");
   assert.equal(total(collected, names.queueDepth), stats.queueDepth, "queue depth = stats().queueDepth");
+  assert.equal(total(collected, names.queueSize), stats.queueBytes, "queue size = stats().queueBytes");
   assert.equal(total(collected, names.nativeMemory), stats.nativeLiveBytes, "native memory = stats().nativeLiveBytes");
 }
 
@@ -68,7 +69,8 @@ test(`otel: every instrument equals stats(), split by channel, with the semantic
     await publish(server, "otel:a", 10);
     await publish(server, "otel:b", 10);
     // The server sends a pattern subscriber its own pmessage: 20 messages and 20 pmessages are received.
-    await waitFor(() => client.stats().received === 40 && calls === 20, "40 pushes received, 20 called back");
+    // otel:b's consumer never reads: the connection waits slowConsumerMs for it before its policy drops.
+    await waitFor(() => client.stats().received === 40 && calls === 20, "40 pushes received, 20 called back", 15_000);
     await take(consumed, 10);
     await take(shortLived, 3);
 
@@ -77,11 +79,12 @@ test(`otel: every instrument equals stats(), split by channel, with the semantic
     assertTotalsEqualStats(collected, stats);
     assert.deepEqual([stats.delivered, stats.dropped, stats.queueDepth, stats.errors], [33, 6, 11, 1]);
     for (const [name, subscriptions] of [["otel:a", [consumed, shortLived]], ["otel:b", [stalled]]] as const) {
-      const sum = (field: "delivered" | "dropped" | "queueDepth") =>
+      const sum = (field: "delivered" | "dropped" | "queueDepth" | "queueBytes") =>
         subscriptions.reduce((value, subscription) => value + subscription.stats()[field], 0);
       assert.equal(pointWhere(collected, names.consumed, destination, name), sum("delivered"), `${name} consumed`);
       assert.equal(pointWhere(collected, names.dropped, destination, name), sum("dropped"), `${name} dropped`);
       assert.equal(pointWhere(collected, names.queueDepth, destination, name), sum("queueDepth"), `${name} queue depth`);
+      assert.equal(pointWhere(collected, names.queueSize, destination, name), sum("queueBytes"), `${name} queue size`);
     }
     assert.equal(pointWhere(collected, names.consumed, "messaging.destination.template", "otel:*"), 20);
     for (const [name, { unit }] of collected) {
@@ -125,7 +128,7 @@ test(`otel: channelNames: false leaves channel names out, one series per instrum
     using _registered = registerMetrics(client, { meter: meter.meter, channelNames: false, attributes: { "service.instance.id": "api-1" } });
     const subscription = await client.subscribe("otel:hidden", { bufferSize: 2 });
     await publish(server, "otel:hidden", 5);
-    await waitFor(() => client.stats().received === 5, "5 messages");
+    await waitFor(() => client.stats().received === 5, "5 messages", 15_000);
     const collected = await meter.collect();
     assertTotalsEqualStats(collected, client.stats());
     for (const [name, { points }] of collected) {
@@ -148,9 +151,12 @@ test(`otel: SSE instruments are the process-wide totals of every stream (${runti
     const stalled = openSSE(subscriptions[1], { heartbeatMs: 0, highWaterMarkBytes: 1, maxQueuedEvents: 2 });
     const reader = read.response.body!.getReader();
     await Promise.all(subscriptions);
+    // A stream refused for a bad option was never open.
+    assert.throws(() => openSSE(client.subscribe("otel:sse"), { slowClient: "sometimes" as never }), InvalidArgumentError);
+    assert.equal(sseTotalsSnapshot().openStreams, start.openStreams + 2);
     await publish(server, "otel:sse", 6);
     assert.ok(await readEvents(reader, new EventStreamParser(), (parser) => parser.events.length === 6));
-    await waitFor(() => read.stats().sent === 6 && stalled.stats().dropped === 4, "6 events sent on one stream, 4 dropped on the other");
+    await waitFor(() => read.stats().sent === 6 && stalled.stats().dropped === 4, "6 events sent on one stream, 4 dropped on the other", 15_000);
     let collected = await meter.collect();
     const totals = sseTotalsSnapshot();
     assert.equal(total(collected, names.sseOpenStreams), totals.openStreams);
