@@ -14,6 +14,9 @@ export type {
   TlsOptions,
 } from "./src/options.ts";
 export type { ClientStats, SubscriptionStats } from "./src/stats.ts";
+export { watchMetrics } from "./src/metrics.ts";
+export type { DestinationMetrics, MetricsSnapshot, MetricsWatch, WatchMetricsOptions } from "./src/metrics.ts";
+export type { SSETotals } from "./src/sse/totals.ts";
 export {
   ClosedError,
   ConnectionError,

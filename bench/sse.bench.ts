@@ -6,9 +6,11 @@
 // configuration only; then bench/.build/publisher publishes at a fixed
 // rate for a few seconds and we report events/s delivered to the readers and how many were lost.
 // Configurations (full run): 100 msgs/s, the same with `coalesceMs: 50` (events held ≤ 50 ms and
-// written as one chunk: fewer writes for the same events), 1,000 and 2,000 msgs/s.
+// written as one chunk: fewer writes for the same events), 1,000 and 2,000 msgs/s; each for every
+// count in `--clients` (a list: 1000,100 runs them all at 1,000 streams, then at 100 — the first is the
+// one memory per client is measured in), so bench/charts.ts can draw events/s against streams.
 // Rule: reports only; exits non-zero when the bench itself breaks (no events, a crash).
-// Usage: bun bench/sse.bench.ts [--short] [--clients 1000] [--json out.json]
+// Usage: bun bench/sse.bench.ts [--short] [--clients 1000[,100...]] [--json out.json]
 //        deno run -A --v8-flags=--expose-gc bench/sse.bench.ts ...
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -27,7 +29,9 @@ const argument = (name: string, fallback: string) => {
   return index >= 0 ? process.argv[index + 1] : fallback;
 };
 const short = process.argv.includes("--short");
-const clients = Number(argument("clients", "1000"));
+const clientCounts = argument("clients", "1000").split(",").map(Number);
+if (clientCounts.some((count) => !Number.isSafeInteger(count) || count < 1)) throw new Error("--clients: positive integers, comma-separated");
+let clients = clientCounts[0];
 const jsonOut = process.argv.includes("--json") ? argument("json", "") : undefined;
 const seconds = short ? 2 : 5;
 /** (published msgs/s, sse() coalesceMs) per run. */
@@ -111,9 +115,11 @@ let exitCode = 0;
 try {
   await sleep(200);
   const before = memory();
-  for (const configuration of configurations) {
-    const rate = configuration.rate;
-    coalesceMs = configuration.coalesceMs; // read by the handler when the readers connect
+  const plan = clientCounts.flatMap((count) => configurations.map((configuration) => ({ ...configuration, clients: count })));
+  for (const planned of plan) {
+    clients = planned.clients; // read by startReaders
+    const rate = planned.rate;
+    coalesceMs = planned.coalesceMs; // read by the handler when the readers connect
     const expect = rate * seconds;
     const readers = startReaders(expect);
     await Promise.race([readers.ready, readers.result]);

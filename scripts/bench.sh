@@ -5,7 +5,8 @@
 # benchmark is broken (an exception, a wrong message count, zero messages, a stall).
 # Usage: scripts/bench.sh [--short]      (--short: a few seconds per suite, for CI; full: ≤ ~10 min)
 # Environment: PUSHWIRE_ZIG (zig binary), BENCH_SUITES (default "core,ceiling,client,sse"),
-#              BENCH_RUNTIMES (default "bun,deno").
+#              BENCH_RUNTIMES (default "bun,deno"), BENCH_SSE_CLIENTS (default "1000,100").
+# Charts: bench/charts.ts writes client-throughput.svg and sse-fanout.svg next to the JSON.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -77,14 +78,17 @@ fi
 # --- SSE fan-out ---------------------------------------------------------------------------------------
 if has_suite sse; then
   if [ -f src/sse.ts ] && [ -f mod.ts ] && [ -f bench/sse.bench.ts ]; then
+    # 1,000 streams first (memory per client is measured in the first run), then 100: the chart's
+    # events/s against streams.
+    sse_clients=${BENCH_SSE_CLIENTS:-1000,100}
     for runtime in bun deno; do
       has_runtime "$runtime" || continue
-      log "SSE fan-out on $runtime"
+      log "SSE fan-out on $runtime ($sse_clients streams)"
       if [ "$runtime" = bun ]; then
-        bun bench/sse.bench.ts $short --json "$results/sse-bun.json" >"$results/sse-bun.txt" || fail "sse bench (bun)"
+        bun bench/sse.bench.ts $short --clients "$sse_clients" --json "$results/sse-bun.json" >"$results/sse-bun.txt" || fail "sse bench (bun)"
       else
-        deno run -A --node-modules-dir=manual --v8-flags=--expose-gc bench/sse.bench.ts $short --json "$results/sse-deno.json" \
-          >"$results/sse-deno.txt" || fail "sse bench (deno)"
+        deno run -A --node-modules-dir=manual --v8-flags=--expose-gc bench/sse.bench.ts $short --clients "$sse_clients" \
+          --json "$results/sse-deno.json" >"$results/sse-deno.txt" || fail "sse bench (deno)"
       fi
     done
   else
@@ -93,8 +97,9 @@ if has_suite sse; then
   fi
 fi
 
-# --- summary -------------------------------------------------------------------------------------------
+# --- summary and charts ----------------------------------------------------------------------------------
 bun bench/summary.ts "$results" | tee "$results/summary.md" || fail "summary"
+bun bench/charts.ts "$results" >&2 || fail "charts"
 log "results in ${results#"$root"/}"
 if [ "${#failures[@]}" -gt 0 ]; then
   log "${#failures[@]} benchmark(s) broken: ${failures[*]}"

@@ -2,13 +2,18 @@
 # The whole test suite, as the README gives it: set-up (idempotent), the Zig unit tests, then every
 # tests/**/*.test.ts under Bun AND under Deno, then the benchmarks in short mode (a broken benchmark
 # fails the suite; benchmarks report numbers, they never assert timings).
-# Ends with one line: "N passed, N failed". Exit status 0 only when nothing failed.
+# Ends with one line: "N passed, N failed". Exit status 0 only when nothing failed; with CI=true (.ci/run's
+# environment) a file the set-up or the run leaves behind that git shows, and did not show before, fails.
 # Env: PUSHWIRE_TEST_FILTER=<path prefix under tests/> runs a subset; PUSHWIRE_SKIP_BENCH=1 skips benches;
 #      PUSHWIRE_SOAK=1 enables the long soak tests (CI sets it).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export NO_COLOR=1 FORCE_COLOR=0
+
+# A clean checkout stays clean: what git shows before the set-up, to compare with after the run.
+git_dirt() { git status --porcelain --untracked-files=all 2>/dev/null | sort; }
+dirt_before=$(git_dirt)
 
 env_lines=$(scripts/setup.sh --with-browser) || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 eval "$env_lines"
@@ -87,6 +92,19 @@ if [ -z "$filter" ] && [ -z "${PUSHWIRE_SKIP_BENCH:-}" ] && [ -x scripts/bench.s
   bench_log="$log_dir/bench.log"
   if scripts/bench.sh --short >"$bench_log" 2>&1; then count "bench --short" 1 0
   else count "bench --short" 0 1; tail -30 "$bench_log"; fi
+fi
+
+# --- Clean checkout: the set-up and the run leave nothing git would show (outputs go to ignored folders) ----
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  new_dirt=$(comm -13 <(printf '%s\n' "$dirt_before") <(git_dirt) | sed '/^$/d')
+  if [ -z "$new_dirt" ]; then count "clean checkout" 1 0
+  elif [ "${CI:-}" = "true" ]; then
+    count "clean checkout" 0 1; echo "the run left files git shows (ignore them or stop writing them):"; echo "$new_dirt" | head -20
+  else
+    # Outside CI an edit made while the suite ran shows here too: say it, fail only in CI's fresh clone.
+    echo "== clean checkout: not clean (a failure under CI=true; edits made during the run show here too):"
+    echo "$new_dirt" | head -20
+  fi
 fi
 
 echo "logs: $log_dir"

@@ -520,6 +520,11 @@ export class Client implements AsyncDisposable, RelocatableClient {
 
   // ---- stats and close ----------------------------------------------------------------------------
 
+  /** @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts). */
+  liveSubscriptions(): Iterable<Subscription> {
+    return this.#subscriptions.values();
+  }
+
   stats(): ClientStats {
     let queueDepth = 0;
     let queueBytes = 0;

@@ -34,6 +34,7 @@
 import { InvalidArgumentError, OverflowError } from "./errors.ts";
 import { decodeUtf8Strict, encodeComment, encodeEvent, encodeRetry, escapeEventName, toBase64 } from "./sse/encode.ts";
 import { EventQueue, eventSize, type QueuedEvent } from "./sse/queue.ts";
+import { sseTotals } from "./sse/totals.ts";
 import { Pacer } from "./flow.ts";
 
 export { encodeComment, encodeEvent, type SSEEventFields } from "./sse/encode.ts";
@@ -85,7 +86,10 @@ export interface SSESerialized {
 }
 
 export interface SSEOptions<M extends SSEMessage = SSEMessage> {
-  /** Usually `req.signal`: when it aborts (client gone) the stream ends and the subscription is released. */
+  /**
+   * When it aborts (client gone) the stream ends and the subscription is released. Bun: `req.signal`.
+   * Deno: a signal aborted when the handler info's `completed` promise settles (README, "SSE").
+   */
   signal?: AbortSignal;
   /** `event:` field: the message kind, its channel (CR, LF, % percent-escaped), a function, or none (default: the browser's "message"). */
   event?: "kind" | "channel" | ((message: M) => string | undefined);
@@ -310,6 +314,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     if (this.#slowClient !== "drop-oldest" && this.#slowClient !== "close") {
       throw new InvalidArgumentError(`sse: slowClient must be "drop-oldest" or "close", got ${this.#slowClient}`);
     }
+    sseTotals.openStreams++;
     const opening = ": pushwire\n" + (options.retryMs !== undefined ? encodeRetry(options.retryMs) : "") + "\n";
     this.#nextId = firstIdAfter(options.lastEventId);
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
@@ -401,6 +406,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
         // Dropped by the subscription's own buffer: the gap is here, after what this stream queued
         // so far (its own drops, by trim(), are reported where they happen: at the head).
         this.#counters.dropped += event.count;
+        sseTotals.eventsDropped += event.count;
         this.#offerControl("dropped", { count: event.count, total: this.#counters.dropped });
         return;
       case "end":
@@ -506,6 +512,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
       const dropped = this.#queue.trim();
       this.#pendingDropped += dropped;
       this.#counters.dropped += dropped;
+      sseTotals.eventsDropped += dropped;
     }
     if (this.#queue.bytes > this.#counters.peakQueuedBytes) this.#counters.peakQueuedBytes = this.#queue.bytes;
   }
@@ -554,7 +561,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
       } else {
         event = this.#queue.shift();
         if (event === undefined) break;
-        if (!event.control) this.#counters.sent++;
+        if (!event.control) {
+          this.#counters.sent++;
+          sseTotals.eventsSent++;
+        }
       }
       parts.push(event);
       length += eventSize(event);
@@ -614,6 +624,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #finish(reason: SSECloseReason, error?: unknown): void {
     if (this.#closeReason !== undefined) return;
     this.#closeReason = reason;
+    sseTotals.openStreams--;
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     if (this.#coalesceTimer !== undefined) clearTimeout(this.#coalesceTimer);

@@ -166,6 +166,11 @@ export class ClusterClient implements AsyncDisposable {
     return structuredClone(current.snapshot);
   }
 
+  /** @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts). */
+  liveSubscriptions(): Iterable<Subscription> {
+    return this.#placement.subscriptions;
+  }
+
   stats(): ClusterStats {
     let nativeLiveMessages = 0;
     let nativeLiveBytes = 0;

@@ -198,6 +198,11 @@ export class Placement {
     return held;
   }
 
+  /** The subscriptions placed and not yet ended (for per-channel metrics, src/metrics.ts). */
+  get subscriptions(): Iterable<Subscription> {
+    return this.#placed.keys();
+  }
+
   get queueDepth(): number {
     let depth = 0;
     for (const subscription of this.#placed.keys()) depth += subscription.queueDepth;
