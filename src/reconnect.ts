@@ -2,8 +2,9 @@
 // another attempt, and a sleep that close() can cut short.
 // Rule: exponential backoff with FULL jitter (a uniform delay in [0, min(max, initial·2^attempt)]),
 // so clients cut off together do not come back in lockstep; an authentication failure is final —
-// retrying a wrong password only floods the server's log.
-import { ReplyError } from "./errors.ts";
+// retrying a wrong password only floods the server's log — and so is a failed TLS handshake (a
+// refused certificate does not become valid by asking again).
+import { InvalidArgumentError, ReplyError, TlsError } from "./errors.ts";
 import type { ResolvedReconnect } from "./options.ts";
 
 /** The delay before attempt number `attempt` (0-based). */
@@ -14,8 +15,12 @@ export function backoffDelayMs(policy: ResolvedReconnect, attempt: number, rando
 
 const finalServerCodes = new Set(["WRONGPASS", "NOAUTH", "NOPERM"]);
 
-/** True for failures another attempt cannot fix (refused credentials or permissions). */
+/**
+ * True for failures another attempt cannot fix: refused credentials or permissions, a TLS handshake
+ * that failed (TlsError), a TLS option this runtime cannot honour (InvalidArgumentError).
+ */
 export function isFinalFailure(error: unknown): boolean {
+  if (error instanceof TlsError || error instanceof InvalidArgumentError) return true;
   return error instanceof ReplyError && finalServerCodes.has(error.serverCode);
 }
 

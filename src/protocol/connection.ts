@@ -90,6 +90,8 @@ export class Connection {
   #bytesReceived = 0;
   #paused = false;
   #health: HealthCheck | undefined;
+  /** Aborted by the connect timeout or close(): ends a socket that is still opening (a TLS handshake). */
+  readonly #opening = new AbortController();
 
   private constructor(parser: FrameParser, events: ConnectionEvents) {
     this.#parser = parser;
@@ -110,10 +112,12 @@ export class Connection {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new TimeoutError(
+        const error = new TimeoutError(
           `connecting to ${describeEndpoint(settings.endpoint)} took longer than connectTimeoutMs ` +
             `(${settings.connectTimeoutMs} ms)`,
-        ));
+        );
+        connection.#opening.abort(error);
+        reject(error);
       }, settings.connectTimeoutMs);
     });
     try {
@@ -141,7 +145,8 @@ export class Connection {
   }
 
   async #start(settings: Settings, role: ConnectionRole): Promise<void> {
-    const transport = await openTransport({ endpoint: settings.endpoint, tls: settings.tls }, {
+    const target = { endpoint: settings.endpoint, tls: settings.tls, signal: this.#opening.signal };
+    const transport = await openTransport(target, {
       onData: (chunk) => this.#receive(chunk),
       readTarget: () => (this.#closed ? undefined : this.#parser.readTarget?.()),
       onClose: (error) => this.#lost(error),
@@ -356,6 +361,7 @@ export class Connection {
 
   async #close(): Promise<void> {
     this.#closing = true;
+    this.#opening.abort(new ClosedError("the connection was closed while it opened"));
     this.#health?.stop();
     this.#rejectPending(new ClosedError());
     await this.#transport?.close();
