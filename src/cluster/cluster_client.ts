@@ -147,6 +147,11 @@ export class ClusterClient implements AsyncDisposable {
       if (seed.endpoint.kind !== "tcp") throw new InvalidArgumentError("connectCluster: cluster nodes are TCP addresses, not unix sockets");
     }
     const first = seeds[0];
+    // Every node client follows the first seed's TLS setting: a plain-text seed first would send the
+    // password in clear to the nodes another seed names as TLS.
+    if (seeds.some((seed) => (seed.tls === undefined) !== (first.tls === undefined))) {
+      throw new InvalidArgumentError("connectCluster: the seed URLs mix TLS (rediss://, valkeys://) and plain text");
+    }
     this.#seeds = seeds.map((seed) => seed.endpoint.kind === "tcp" ? formatAddress(seed.endpoint.host, seed.endpoint.port) : "");
     this.#secure = first.tls !== undefined;
     this.#nodeOptions = {
@@ -322,7 +327,7 @@ export class ClusterClient implements AsyncDisposable {
     const host = node.address.slice(0, node.address.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
     if (!this.#shardsUnsupported) {
       try {
-        return parseClusterShards(await node.command(["CLUSTER", "SHARDS"]), host);
+        return parseClusterShards(await node.command(["CLUSTER", "SHARDS"]), host, { tls: this.#secure });
       } catch (error) {
         // Servers before 7.0 answer "unknown subcommand": use CLUSTER SLOTS from now on.
         if (!(error instanceof ReplyError) || !/unknown|subcommand/i.test(error.message)) throw error;

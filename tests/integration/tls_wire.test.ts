@@ -2,17 +2,22 @@
 // that records every byte and never answers: for every way of asking for TLS, with and without a
 // password, the first byte must be 0x16 (a TLS handshake record: the ClientHello) and no byte of the
 // password or of a command may arrive. Also against a real plain-text server with --requirepass (the
-// connect must fail, not succeed), and for cluster seeds.
+// connect must fail, not succeed), for cluster seeds, and for the node clients a cluster opens from
+// the topology it read (a real one-node TLS cluster whose announced TLS port is the listener).
 import { assert, runtime, test, waitFor } from "../shim.ts";
 import {
   type ClientOptions,
+  type ClusterClient,
   connect,
   connectCluster,
+  InvalidArgumentError,
   PushwireError,
   TlsError,
 } from "../../mod.ts";
 import { PlainListener } from "../helpers/plain_listener.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
+import { makeCertificates, tlsSkip } from "../helpers/certificates.ts";
+import { TlsServer, type TlsServerOptions } from "../helpers/tls_server.ts";
 import { assertNoNativeMemory } from "./support.ts";
 
 const password = "wire-Secret-83f1";
@@ -99,8 +104,62 @@ test(`tls wire: connectCluster seeds in every TLS spelling start with a ClientHe
       assertNothingInClear(listener, what);
     }
   }
+  // Node clients follow one TLS setting: seeds that disagree are refused, nothing is opened.
+  await using listener = await PlainListener.start();
+  for (const seeds of [[listener.url("redis"), listener.url("rediss")], [listener.url("valkeys"), listener.url("valkey")]]) {
+    const error = await outcome(connectCluster(seeds, { password }));
+    assert.ok(error instanceof InvalidArgumentError && /mix TLS/.test(error.message), `mixed seeds ${seeds}: ${error}`);
+  }
+  assert.equal(listener.received.length, 0, "no connection was made");
   assertNoNativeMemory();
 });
+
+/** Runs `body` with a one-node TLS cluster and a cluster client of it, then cleans up. */
+async function withTlsCluster(
+  options: Omit<TlsServerOptions, "certificates">,
+  seedHost: string,
+  body: (cluster: ClusterClient, server: TlsServer) => Promise<void>,
+): Promise<void> {
+  const certificates = makeCertificates();
+  const server = await TlsServer.startCluster({ certificates, ...options });
+  let cluster: ClusterClient | undefined;
+  try {
+    const credentials = options.password === undefined ? "" : `:${options.password}@`;
+    cluster = await connectCluster([`rediss://${credentials}${seedHost}:${server.port}`], {
+      tls: { ca: certificates.ca },
+      maxRedirections: 2,
+    });
+    await body(cluster, server);
+  } finally {
+    await cluster?.close();
+    await server.stop();
+    certificates.remove();
+  }
+  assertNoNativeMemory();
+}
+
+test(`tls wire: a cluster's node clients, opened from the topology, speak TLS too (${runtime})`, async () => {
+  await using listener = await PlainListener.start();
+  // The node announces the listener as its TLS port: the seed answers CLUSTER SHARDS over TLS, and
+  // the node client for the address it names must start with TLS too.
+  const announced = ["--cluster-announce-tls-port", String(listener.port)];
+  await withTlsCluster({ password, args: announced }, "127.0.0.1", async (cluster) => {
+    assert.deepEqual(cluster.topology().slots.map((range) => range.primary), [`127.0.0.1:${listener.port}`]);
+    const error = await cluster.ssubscribe("on-the-listener").then(() => undefined, (error: unknown) => error);
+    assert.ok(error instanceof PushwireError, `subscribing through the listener fails, got ${error}`);
+    assertNothingInClear(listener, "node client from the topology");
+  });
+}, { skip: tlsSkip, timeoutMs: 60_000 });
+
+test(`tls wire: a node that listens on a plain-text port too is reached on its TLS port (${runtime})`, async () => {
+  // CLUSTER SHARDS lists "port" (plain text) beside "tls-port": a TLS client must take the second.
+  await withTlsCluster({ plainPort: true }, "localhost", async (cluster, server) => {
+    assert.deepEqual(cluster.topology().slots.map((range) => range.primary), [`localhost:${server.port}`]);
+    const subscription = await cluster.ssubscribe("tls-node");
+    assert.equal(await cluster.spublish("tls-node", "over tls"), 1);
+    assert.equal((await subscription[Symbol.asyncIterator]().next()).value?.text(), "over tls");
+  });
+}, { skip: tlsSkip, timeoutMs: 60_000 });
 
 test(`tls wire: a TLS connect to a server that never answers ends at connectTimeoutMs, handshake and all (${runtime})`, async () => {
   await using listener = await PlainListener.start({ hold: true });
