@@ -23,7 +23,7 @@ import {
   validateBufferSize,
   validateOverflow,
 } from "./options.ts";
-import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
+import { checkNameLength, nameKey, nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
 import { abortable, BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
 import { type ClientStats, Counters } from "./stats.ts";
 import { type LifecycleEvent, type ResolvedSubscribeOptions, Subscription, type SubscriptionOwner } from "./subscription.ts";
@@ -202,7 +202,8 @@ export class Client implements AsyncDisposable {
       }
       if (name.length === 0) throw new InvalidArgumentError(`${type}: names must not be empty`);
       const record = nameRecord(name);
-      const key = record.exact ? `t${record.name}` : `b${String.fromCharCode(...record.bytes)}`;
+      checkNameLength(type, record, this.#settings.parserLimits);
+      const key = nameKey(record);
       if (seen.has(key)) continue; // the same name twice is one server subscription
       seen.add(key);
       records.push(record);

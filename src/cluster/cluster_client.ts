@@ -22,7 +22,7 @@ import {
   validateBufferSize,
   validateOverflow,
 } from "../options.ts";
-import { nameRecord, type NameRecord } from "../router.ts";
+import { nameKey, nameRecord, type NameRecord } from "../router.ts";
 import { type ClientStats, Counters } from "../stats.ts";
 import { type ResolvedSubscribeOptions, Subscription, type SubscriptionOwner } from "../subscription.ts";
 import { ClusterNodeConnection } from "./node.ts";
@@ -660,7 +660,7 @@ export class ClusterClient implements AsyncDisposable {
       }
       if (name.length === 0) throw new InvalidArgumentError(`${type}: names must not be empty`);
       const record = nameRecord(name);
-      const key = record.exact ? `t${record.name}` : `b${String.fromCharCode(...record.bytes)}`;
+      const key = nameKey(record);
       if (seen.has(key)) continue;
       seen.add(key);
       records.push(record);
