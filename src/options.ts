@@ -219,7 +219,7 @@ function parseUrl(url: string): UrlParts {
   try {
     parsed = new URL(url);
   } catch {
-    throw new InvalidArgumentError(`connect(url): ${JSON.stringify(url)} is not a valid URL`);
+    throw new InvalidArgumentError(`connect(url): ${JSON.stringify(redactUrl(url))} is not a valid URL`);
   }
   const query = parsed.searchParams;
   const protocolText = query.get("protocol");
@@ -231,7 +231,7 @@ function parseUrl(url: string): UrlParts {
   };
   if (parsed.protocol === "unix:") {
     const path = decodeComponent(parsed.pathname);
-    if (path === "" || path === "/") throw new InvalidArgumentError(`connect(url): ${url} has no socket path`);
+    if (path === "" || path === "/") throw new InvalidArgumentError(`connect(url): ${redactUrl(url)} has no socket path`);
     return { endpoint: { kind: "unix", path }, secure: false, ...common };
   }
   const secure = secureSchemes.has(parsed.protocol);
@@ -244,6 +244,18 @@ function parseUrl(url: string): UrlParts {
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
   const port = parsed.port === "" ? defaultPort : Number(parsed.port);
   return { endpoint: { kind: "tcp", host, port }, secure, ...common };
+}
+
+/**
+ * The URL as an error may show it: what stands between "//" and the last "@" (user and password;
+ * a password may hold any character, "/" and "@" included) and any password= value become "***".
+ */
+export function redactUrl(url: string): string {
+  let shown = url;
+  const start = shown.indexOf("//");
+  const at = shown.lastIndexOf("@");
+  if (start >= 0 && at > start) shown = `${shown.slice(0, start + 2)}***${shown.slice(at)}`;
+  return shown.replace(/(password=)[^&#]*/gi, "$1***");
 }
 
 function decodeComponent(text: string): string {

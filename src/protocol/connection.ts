@@ -40,6 +40,8 @@ type Expectation = "reply" | "ping" | FrameKind;
 
 interface PendingCommand {
   label: string;
+  /** A password among the arguments: cut out of the server's error text, should it quote them. */
+  secret: string | undefined;
   expect: Expectation;
   remaining: number;
   resolve(value: ReplyValue): void;
@@ -170,7 +172,7 @@ export class Connection {
       if (password !== undefined) hello.push("AUTH", username ?? "default", password);
       if (name !== undefined) hello.push("SETNAME", name);
       try {
-        await this.command(hello, authenticationLabel("HELLO 3", username, password));
+        await this.command(hello, authenticationLabel("HELLO 3", username, password), password);
         this.protocol = 3;
         return;
       } catch (error) {
@@ -182,7 +184,7 @@ export class Connection {
     const steps: Promise<ReplyValue>[] = [];
     if (password !== undefined) {
       const auth = username === undefined ? ["AUTH", password] : ["AUTH", username, password];
-      steps.push(this.command(auth, authenticationLabel("AUTH", username, password)));
+      steps.push(this.command(auth, authenticationLabel("AUTH", username, password), password));
     }
     if (name !== undefined) steps.push(this.command(["CLIENT", "SETNAME", name]));
     // Nothing to send: PING anyway, so a server that wants a password says so now (NOAUTH), not on
@@ -191,9 +193,12 @@ export class Connection {
     await Promise.all(steps);
   }
 
-  /** Sends a command in this tick's write; resolves with the decoded reply. */
-  command(args: readonly CommandArgument[], label?: string): Promise<ReplyValue> {
-    return this.#enqueue(args, "reply", 1, label);
+  /**
+   * Sends a command in this tick's write; resolves with the decoded reply. `label` names it in a
+   * ReplyError (default: its first argument); `secret`, an argument never to appear in one.
+   */
+  command(args: readonly CommandArgument[], label?: string, secret?: string): Promise<ReplyValue> {
+    return this.#enqueue(args, "reply", 1, label, secret);
   }
 
   /**
@@ -204,12 +209,18 @@ export class Connection {
     return this.#enqueue([command, ...names], confirmKind, names.length).then(() => undefined);
   }
 
-  #enqueue(args: readonly CommandArgument[], expect: Expectation, count: number, label?: string): Promise<ReplyValue> {
+  #enqueue(
+    args: readonly CommandArgument[],
+    expect: Expectation,
+    count: number,
+    label?: string,
+    secret?: string,
+  ): Promise<ReplyValue> {
     if (this.#closed || this.#closing) {
       return Promise.reject(this.#lostError ?? new ClosedError("the connection is closed"));
     }
     return new Promise<ReplyValue>((resolve, reject) => {
-      this.#pending.push({ label: label ?? String(args[0]), expect, remaining: count, resolve, reject });
+      this.#pending.push({ label: label ?? String(args[0]), secret, expect, remaining: count, resolve, reject });
       this.#outgoing.append(args);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
@@ -267,7 +278,7 @@ export class Connection {
         return;
       }
       this.#shift();
-      head.reject(new ReplyError(frame.text(), head.label));
+      head.reject(new ReplyError(withoutSecret(frame.text(), head.secret), head.label));
       return;
     }
     if (head !== undefined && head.expect === frame.kind) {
@@ -375,6 +386,11 @@ export class Connection {
 function helloUnsupported(error: ReplyError): boolean {
   // NOPROTO: the server knows HELLO but not RESP3; "unknown command": a server older than 6.
   return error.serverCode === "NOPROTO" || /unknown command/i.test(error.message);
+}
+
+/** A server may quote the arguments of a command it refuses (e.g. "unknown command ... with args"). */
+function withoutSecret(text: string, secret: string | undefined): string {
+  return secret === undefined || secret === "" ? text : text.split(secret).join("<password>");
 }
 
 function authenticationLabel(command: string, username: string | undefined, password: string | undefined): string {

@@ -75,3 +75,27 @@ test(`options: bad values are InvalidArgumentError naming the option (${runtime}
     assert.throws(call, (error: unknown) => error instanceof InvalidArgumentError && message.test(error.message), label);
   }
 });
+
+test(`options: a URL that is refused is shown without its user, password or password= value (${runtime})`, () => {
+  const password = "Pw-7f3c!@/x";
+  const refused = [
+    `redis://alice:${password}@exa mple:6379`,
+    `redis://:${encodeURIComponent(password)}@[::1:6379`,
+    `rediss://h:6379:1?password=${password}&name=x`,
+    `unix://:${encodeURIComponent(password)}@`,
+  ];
+  for (const url of refused) {
+    const error = (() => {
+      try {
+        resolveSettings(url);
+      } catch (error) {
+        return error as Error;
+      }
+    })();
+    assert.ok(error instanceof InvalidArgumentError, `${url} is refused`);
+    for (const secret of [password, encodeURIComponent(password), "alice"]) {
+      assert.ok(!error.message.includes(secret), `the message for a refused URL hides ${secret}: ${error.message}`);
+    }
+    assert.match(error.message, /\*\*\*/);
+  }
+});
