@@ -16,10 +16,7 @@ export type SubscriptionType = "subscribe" | "psubscribe" | "ssubscribe";
  * (or `servername`) — unless `rejectUnauthorized: false` says otherwise. See README "Security".
  */
 export interface TlsOptions {
-  /**
-   * PEM CA certificate(s) that sign the server's certificate. Bun trusts only these when given;
-   * Deno trusts them besides its root store.
-   */
+  /** PEM CA certificate(s) that sign the server's certificate (Deno trusts them besides its root store). */
   ca?: string | string[];
   /** PEM client certificate and key (mutual TLS); give both. */
   cert?: string;
@@ -60,7 +57,7 @@ export interface ClientOptions {
   /**
    * Reconnection after a lost connection (default on: 100 ms doubling to 5000 ms, full jitter, 20
    * attempts per outage). `false`: a lost connection ends every subscription with its error.
-   * An authentication failure (WRONGPASS, NOAUTH, NOPERM) stops the attempts at once.
+   * An authentication failure (WRONGPASS, NOAUTH, NOPERM) or a TlsError stops the attempts at once.
    */
   reconnect?: false | ReconnectOptions;
   /**
