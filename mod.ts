@@ -27,8 +27,9 @@ export {
   PushwireError,
   ReplyError,
   TimeoutError,
+  TlsError,
 } from "./src/errors.ts";
-export type { PushwireErrorCode } from "./src/errors.ts";
+export type { PushwireErrorCode, TlsFailureReason } from "./src/errors.ts";
 export { nativeMemory } from "./src/native/parser.ts";
 export type { NativeStats, ParserLimits } from "./src/native/parser.ts";
 export { openSSE, sse } from "./src/sse.ts";

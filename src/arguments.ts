@@ -5,15 +5,18 @@
 import { InvalidArgumentError } from "./errors.ts";
 import type { Message } from "./frame.ts";
 import { type ResolvedFlow, resolveFlow, type SubscribeOptions, type SubscriptionType } from "./options.ts";
-import { nameRecord, type NameRecord } from "./router.ts";
+import { checkNameLength, nameKey, nameRecord, type NameRecord } from "./router.ts";
+import type { ParserLimits } from "./native/parser.ts";
 import type { ResolvedSubscribeOptions } from "./subscription.ts";
 
 export type NameInput = string | Uint8Array;
 export type SubscribeArgument = NameInput | readonly NameInput[] | SubscribeOptions | ((message: Message) => void);
 
-/** What a subscription takes from its client when the call does not say: the client's flow options. */
+/** What a subscription takes from its client when the call does not say: the client's flow options and limits. */
 export interface SubscribeDefaults {
   flow: Readonly<ResolvedFlow>;
+  /** A name longer than the parser's maxBulkLength is refused before anything is sent. */
+  parserLimits?: ParserLimits;
 }
 
 /**
@@ -43,7 +46,8 @@ export function parseSubscribeArguments(
     }
     if (name.length === 0) throw new InvalidArgumentError(`${type}: names must not be empty`);
     const record = nameRecord(name);
-    const key = record.exact ? `t${record.name}` : `b${String.fromCharCode(...record.bytes)}`;
+    checkNameLength(type, record, defaults.parserLimits);
+    const key = nameKey(record);
     if (seen.has(key)) continue;
     seen.add(key);
     records.push(record);

@@ -122,7 +122,7 @@ export class Client implements AsyncDisposable, RelocatableClient {
         } catch (error) {
           // Only "not there (yet)" is waited out; a refused password or a bad TLS setup is not.
           const absent = error instanceof ConnectionError || error instanceof TimeoutError;
-          if (!absent) throw error;
+          if (!absent || isFinalFailure(error)) throw error;
           if (attempt >= policy.maxAttempts) {
             throw new ConnectionError(
               `waitForServer: the server did not appear within ${attempt} attempt(s): ${(error as Error).message}`,

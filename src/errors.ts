@@ -3,6 +3,7 @@
 
 export type PushwireErrorCode =
   | "ERR_PUSHWIRE_CONNECTION"
+  | "ERR_PUSHWIRE_TLS"
   | "ERR_PUSHWIRE_PROTOCOL"
   | "ERR_PUSHWIRE_REPLY"
   | "ERR_PUSHWIRE_TIMEOUT"
@@ -24,6 +25,31 @@ export class PushwireError extends Error {
 export class ConnectionError extends PushwireError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_PUSHWIRE_CONNECTION", message, options);
+  }
+}
+
+/**
+ * Why a TLS handshake failed: the server's certificate is not signed by a trusted CA (a self-signed
+ * one included), names another host, is expired or not yet valid, or is refused for another reason;
+ * or the handshake itself failed (the peer does not speak TLS, or broke off).
+ */
+export type TlsFailureReason =
+  | "untrusted-certificate"
+  | "hostname-mismatch"
+  | "expired-certificate"
+  | "invalid-certificate"
+  | "handshake";
+
+/**
+ * The TLS handshake failed: nothing was sent to the server (no password, no command). Final: neither
+ * reconnect nor waitForServer tries again, since a refused certificate or a server that does not
+ * speak TLS on that port stays so until someone changes the setup (a connection merely reset during
+ * the handshake is a plain ConnectionError and is retried).
+ */
+export class TlsError extends ConnectionError {
+  override readonly code: PushwireErrorCode = "ERR_PUSHWIRE_TLS";
+  constructor(readonly reason: TlsFailureReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 

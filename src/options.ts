@@ -9,15 +9,28 @@ import type { Message } from "./frame.ts";
 export type OverflowPolicy = "drop-oldest" | "drop-newest" | "error" | "pause";
 export type SubscriptionType = "subscribe" | "psubscribe" | "ssubscribe";
 
+/**
+ * TLS settings. Any of them (`{}` and `true` too) means TLS: the first byte sent is a TLS
+ * ClientHello, and no command (no password) goes out before the server's certificate passed. The
+ * certificate is always verified — its chain against the trusted CAs and its names against the host
+ * (or `servername`) — unless `rejectUnauthorized: false` says otherwise. See README "Security".
+ */
 export interface TlsOptions {
-  /** PEM CA certificate(s) to trust instead of the runtime's roots. */
+  /** PEM CA certificate(s) that sign the server's certificate (Deno trusts them besides its root store). */
   ca?: string | string[];
-  /** PEM client certificate and key (mutual TLS). */
+  /** PEM client certificate and key (mutual TLS); give both. */
   cert?: string;
   key?: string;
-  /** TLS server name (SNI and certificate check). Bun only; Deno always uses the host name. */
+  /**
+   * The name to verify the server's certificate against (and to send as SNI) instead of the host
+   * connected to, e.g. for a server reached by IP. On Deno it cannot be combined with cert/key.
+   */
   servername?: string;
-  /** false accepts any server certificate. Bun only; Deno rejects it (use `ca` instead). */
+  /**
+   * false: accept a server certificate that fails verification (any CA, any name) — traffic is still
+   * encrypted, but anyone in between can read it. Bun only: Deno has no such per-connection option
+   * and refuses it with InvalidArgumentError (run Deno with --unsafely-ignore-certificate-errors=<host>).
+   */
   rejectUnauthorized?: boolean;
 }
 
@@ -44,7 +57,7 @@ export interface ClientOptions {
   /**
    * Reconnection after a lost connection (default on: 100 ms doubling to 5000 ms, full jitter, 20
    * attempts per outage). `false`: a lost connection ends every subscription with its error.
-   * An authentication failure (WRONGPASS, NOAUTH, NOPERM) stops the attempts at once.
+   * An authentication failure (WRONGPASS, NOAUTH, NOPERM) or a TlsError stops the attempts at once.
    */
   reconnect?: false | ReconnectOptions;
   /**
@@ -254,7 +267,7 @@ function parseUrl(url: string): UrlParts {
   try {
     parsed = new URL(url);
   } catch {
-    throw new InvalidArgumentError(`connect(url): ${JSON.stringify(url)} is not a valid URL`);
+    throw new InvalidArgumentError(`connect(url): ${JSON.stringify(redactUrl(url))} is not a valid URL`);
   }
   const query = parsed.searchParams;
   const protocolText = query.get("protocol");
@@ -266,7 +279,7 @@ function parseUrl(url: string): UrlParts {
   };
   if (parsed.protocol === "unix:") {
     const path = decodeComponent(parsed.pathname);
-    if (path === "" || path === "/") throw new InvalidArgumentError(`connect(url): ${url} has no socket path`);
+    if (path === "" || path === "/") throw new InvalidArgumentError(`connect(url): ${redactUrl(url)} has no socket path`);
     return { endpoint: { kind: "unix", path }, secure: false, ...common };
   }
   const secure = secureSchemes.has(parsed.protocol);
@@ -281,6 +294,18 @@ function parseUrl(url: string): UrlParts {
   return { endpoint: { kind: "tcp", host, port }, secure, ...common };
 }
 
+/**
+ * The URL as an error may show it: what stands between "//" and the last "@" (user and password;
+ * a password may hold any character, "/" and "@" included) and any password= value become "***".
+ */
+export function redactUrl(url: string): string {
+  let shown = url;
+  const start = shown.indexOf("//");
+  const at = shown.lastIndexOf("@");
+  if (start >= 0 && at > start) shown = `${shown.slice(0, start + 2)}***${shown.slice(at)}`;
+  return shown.replace(/(password=)[^&#]*/gi, "$1***");
+}
+
 function decodeComponent(text: string): string {
   try {
     return decodeURIComponent(text);
@@ -289,14 +314,49 @@ function decodeComponent(text: string): string {
   }
 }
 
+const tlsOptionNames: readonly string[] = ["ca", "cert", "key", "servername", "rejectUnauthorized"];
+
+/**
+ * Every TLS option is checked here, so none is silently ignored: an unknown name (Bun's own
+ * `serverName` spelling included) is an error, and so is `tls: false` beside a rediss:// URL, which
+ * would otherwise turn TLS off without a word. The result holds only defined fields.
+ */
 function resolveTls(option: ClientOptions["tls"], secureUrl: boolean): TlsOptions | undefined {
   if (option === undefined) return secureUrl ? {} : undefined;
-  if (option === false) return undefined;
+  if (option === false) {
+    if (secureUrl) throw new InvalidArgumentError("tls: false contradicts a rediss:// or valkeys:// URL, which means TLS");
+    return undefined;
+  }
   if (option === true) return {};
-  if (typeof option !== "object" || option === null) {
+  if (typeof option !== "object" || option === null || Array.isArray(option)) {
     throw new InvalidArgumentError("tls: expected true, false or { ca, cert, key, servername, rejectUnauthorized }");
   }
-  return option;
+  for (const [name, value] of Object.entries(option)) {
+    if (value === undefined || tlsOptionNames.includes(name)) continue;
+    const hint = name.toLowerCase() === "servername" ? " (did you mean servername?)" : "";
+    throw new InvalidArgumentError(`tls.${name}: not a TLS option${hint}; known: ${tlsOptionNames.join(", ")}`);
+  }
+  const tls: TlsOptions = {};
+  const ca = option.ca;
+  if (ca !== undefined) {
+    const list = Array.isArray(ca) ? ca : [ca];
+    if (list.length === 0 || !list.every((entry) => typeof entry === "string" && entry !== "")) {
+      throw new InvalidArgumentError("tls.ca: expected a PEM string or a non-empty array of them");
+    }
+    tls.ca = Array.isArray(ca) ? [...ca] : ca;
+  }
+  for (const name of ["cert", "key", "servername"] as const) {
+    const value = option[name];
+    if (value === undefined) continue;
+    if (typeof value !== "string" || value === "") throw new InvalidArgumentError(`tls.${name}: expected a non-empty string`);
+    tls[name] = value;
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new InvalidArgumentError("tls.cert and tls.key: give both (a client certificate and its private key) or neither");
+  }
+  const rejectUnauthorized = optionalBoolean("tls.rejectUnauthorized", option.rejectUnauthorized);
+  if (rejectUnauthorized !== undefined) tls.rejectUnauthorized = rejectUnauthorized;
+  return tls;
 }
 
 function resolveProtocol(protocol: unknown): 2 | 3 {

@@ -1,9 +1,11 @@
 // Reconnection policy, kept apart from the client: the backoff schedule, which failures are worth
 // another attempt, and a sleep that close() can cut short.
 // Rule: exponential backoff with FULL jitter (a uniform delay in [0, min(max, initial·2^attempt)]),
-// so clients cut off together do not come back in lockstep; an authentication failure (or a refused
-// argument) is final — retrying a wrong password only floods the server's log.
-import { InvalidArgumentError, ReplyError } from "./errors.ts";
+// so clients cut off together do not come back in lockstep; an authentication failure is final —
+// retrying a wrong password only floods the server's log — and so are a failed TLS handshake (a
+// refused certificate does not become valid by asking again) and a refused argument (e.g. a Sentinel
+// master name that no sentinel knows, a TLS option this runtime cannot honour).
+import { InvalidArgumentError, ReplyError, TlsError } from "./errors.ts";
 import type { ResolvedReconnect } from "./options.ts";
 
 /** The delay before attempt number `attempt` (0-based). */
@@ -15,11 +17,12 @@ export function backoffDelayMs(policy: ResolvedReconnect, attempt: number, rando
 const finalServerCodes = new Set(["WRONGPASS", "NOAUTH", "NOPERM"]);
 
 /**
- * True for failures another attempt cannot fix: refused credentials or permissions, and a refused
- * argument (e.g. a Sentinel master name that no sentinel knows).
+ * True for failures another attempt cannot fix: refused credentials or permissions, a TLS handshake
+ * that failed (TlsError), a refused argument (InvalidArgumentError: a Sentinel master name no
+ * sentinel knows, a TLS option this runtime cannot honour).
  */
 export function isFinalFailure(error: unknown): boolean {
-  if (error instanceof InvalidArgumentError) return true;
+  if (error instanceof TlsError || error instanceof InvalidArgumentError) return true;
   return error instanceof ReplyError && finalServerCodes.has(error.serverCode);
 }
 

@@ -3,7 +3,10 @@
 // Rule: keys are binary-safe. A name whose bytes decode to a string that encodes back to the same
 // bytes is keyed by that string (the fast path: frame.channel is already that string). Any other
 // name (not UTF-8) is keyed by the latin1 spelling of its bytes, one char per byte, in a second map.
+import { InvalidArgumentError } from "./errors.ts";
 import type { Frame } from "./frame.ts";
+import type { ParserLimits } from "./native/parser.ts";
+import { PW_DEFAULT_MAX_BULK_LENGTH } from "./native/symbols.ts";
 import type { SubscriptionType } from "./options.ts";
 
 /** One subscribed name as the router, the wire and the user see it. */
@@ -115,7 +118,34 @@ function bytesEqual(left: Uint8Array, right: Uint8Array): boolean {
   return true;
 }
 
-/** One char per byte: a collision-free string key for arbitrary bytes. */
+/**
+ * A collision-free string key for a name, for telling names apart (the same name given twice is one
+ * server subscription): its text when that is exact, else its bytes one char per byte. Any length
+ * (a 1 MiB binary name included): the bytes are converted in bounded slices.
+ */
+export function nameKey(record: NameRecord): string {
+  return record.exact ? `t${record.name}` : `b${latin1(record.bytes)}`;
+}
+
+/**
+ * The server confirms each subscribed name by sending it back in one bulk string, which the parser
+ * refuses past maxBulkLength (default 512 MiB, the server's own proto-max-bulk-len): such a name could
+ * never be confirmed (its confirmation would fail the connection), so it is refused before anything
+ * is sent. Below that, any length and any bytes work.
+ */
+export function checkNameLength(type: SubscriptionType, record: NameRecord, limits: ParserLimits | undefined): void {
+  const maxBytes = limits?.maxBulkLength || PW_DEFAULT_MAX_BULK_LENGTH;
+  if (record.bytes.length > maxBytes) {
+    throw new InvalidArgumentError(
+      `${type}: a name of ${record.bytes.length} bytes is longer than parserLimits.maxBulkLength (${maxBytes} bytes)`,
+    );
+  }
+}
+
+/**
+ * One char per byte: a collision-free string key for arbitrary bytes. In slices of 4096 because
+ * String.fromCharCode(...bytes) passes every byte as an argument: a long name overflows the stack.
+ */
 function latin1(bytes: Uint8Array): string {
   let text = "";
   for (let i = 0; i < bytes.length; i += 4096) {

@@ -82,6 +82,11 @@ export class ClusterClient implements AsyncDisposable {
       return formatAddress(seed.endpoint.host, seed.endpoint.port);
     });
     const first = seeds[0];
+    // Every node client follows the first seed's TLS setting: a plain-text seed first would send the
+    // password in clear to the nodes another seed names as TLS.
+    if (seeds.some((seed) => (seed.tls === undefined) !== (first.tls === undefined))) {
+      throw new InvalidArgumentError("connectCluster: the seed URLs mix TLS (rediss://, valkeys://) and plain text");
+    }
     this.#settings = first;
     this.#maxAttempts = Math.max(1, Math.floor(nonNegative("maxRedirections", maxRedirections, defaultMaxRedirections)));
     const nodeOptions: ClientOptions = {
@@ -104,7 +109,7 @@ export class ClusterClient implements AsyncDisposable {
       },
     });
     const refreshMs = nonNegative("topologyRefreshMs", topologyRefreshMs, defaultTopologyRefreshMs);
-    this.#topology = new ClusterTopology(addresses, refreshMs, this.#lifetime, this.#pool, {
+    this.#topology = new ClusterTopology(addresses, first.tls !== undefined, refreshMs, this.#lifetime, this.#pool, {
       heldAddresses: () => this.#placement.heldAddresses(),
       applied: (topology) => this.#placement.moveMisplaced((slot) => topology.primaryFor(slot)),
     });

@@ -17,7 +17,7 @@ import {
 } from "./topology.ts";
 
 export interface ClusterTopologyEvents {
-  /** Addresses to ask last: nodes held paused ("pause" policy) answer only once their consumer drains. */
+  /** Addresses to ask last: nodes whose reading a subscription holds (flow control). */
   heldAddresses(): Set<string>;
   /** A new topology is in place. */
   applied(topology: Topology): void;
@@ -33,6 +33,8 @@ export class ClusterTopology implements NodeSource {
 
   constructor(
     readonly seeds: readonly string[],
+    /** The nodes are reached over TLS: CLUSTER SHARDS' "tls-port" is where they listen for it. */
+    readonly tls: boolean,
     readonly refreshMs: number,
     readonly lifetime: Lifetime,
     readonly pool: NodePool,
@@ -128,7 +130,7 @@ export class ClusterTopology implements NodeSource {
     const host = node.address.slice(0, node.address.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
     if (!this.#shardsUnsupported) {
       try {
-        return parseClusterShards(await node.command(["CLUSTER", "SHARDS"]), host);
+        return parseClusterShards(await node.command(["CLUSTER", "SHARDS"]), host, { tls: this.tls });
       } catch (error) {
         // Servers before 7.0 answer "unknown subcommand": use CLUSTER SLOTS from now on.
         if (!(error instanceof ReplyError) || !/unknown|subcommand/i.test(error.message)) throw error;

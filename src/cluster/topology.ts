@@ -113,8 +113,15 @@ export function parseRedirection(message: string): Redirection | undefined {
  * Parses a CLUSTER SHARDS reply: a list of shards, each a map (RESP3) or a flat key/value list (RESP2)
  * with "slots" (flat [start, end, start, end, ...]) and "nodes" (maps with id, port, tls-port, ip,
  * endpoint, hostname, role, replication-offset, health). `askedHost` replaces an unknown endpoint ("?").
+ * A node with a TLS port lists it beside its plain-text one ("port"): `tls` picks "tls-port", since a
+ * TLS client that took "port" would open its TLS handshake on the plain-text port.
  */
-export function parseClusterShards(reply: ReplyValue, askedHost: string, now = Date.now()): Topology {
+export function parseClusterShards(
+  reply: ReplyValue,
+  askedHost: string,
+  options: { tls?: boolean; now?: number } = {},
+): Topology {
+  const { tls = false, now = Date.now() } = options;
   const shards = expectList(reply, "CLUSTER SHARDS", "the reply");
   const nodes: ClusterNode[] = [];
   const slots: SlotRange[] = [];
@@ -126,7 +133,7 @@ export function parseClusterShards(reply: ReplyValue, askedHost: string, now = D
     );
     if (slotBounds.length % 2 !== 0) throw shapeError("CLUSTER SHARDS", `${where} slots has an odd length`);
     const members = expectList(shard.get("nodes") ?? [], "CLUSTER SHARDS", `${where} nodes`).map((nodeValue, index) =>
-      shardNode(fieldsOf(nodeValue, "CLUSTER SHARDS", `${where} node ${index}`), askedHost, `${where} node ${index}`)
+      shardNode(fieldsOf(nodeValue, "CLUSTER SHARDS", `${where} node ${index}`), askedHost, `${where} node ${index}`, tls)
     );
     // After a failover the old primary can stay listed (failed) beside the promoted one.
     const primary = members.find((node) => node.role === "primary" && node.health !== "failed" && node.health !== "fail");
@@ -144,9 +151,13 @@ export function parseClusterShards(reply: ReplyValue, askedHost: string, now = D
   return new Topology({ nodes, slots, refreshedAt: now, source: "CLUSTER SHARDS" });
 }
 
-function shardNode(fields: Map<string, ReplyValue>, askedHost: string, where: string): ClusterNode {
-  const port = fields.get("port") ?? fields.get("tls-port");
-  if (typeof port !== "number") throw shapeError("CLUSTER SHARDS", `${where} has no port`);
+function shardNode(fields: Map<string, ReplyValue>, askedHost: string, where: string, tls: boolean): ClusterNode {
+  const port = tls ? fields.get("tls-port") : fields.get("port");
+  if (typeof port !== "number") {
+    // A TLS port is announced only with tls-cluster yes; using the other kind of port would mean TLS
+    // to a plain-text port, or plain text (a password in clear) to a TLS one.
+    throw shapeError("CLUSTER SHARDS", tls ? `${where} has no tls-port (the nodes need tls-cluster yes)` : `${where} has no port`);
+  }
   const role = textOf(fields.get("role"));
   return {
     id: textOf(fields.get("id")),

@@ -40,6 +40,8 @@ type Expectation = "reply" | "ping" | FrameKind;
 
 interface PendingCommand {
   label: string;
+  /** A password among the arguments: cut out of the server's error text, should it quote them. */
+  secret: string | undefined;
   expect: Expectation;
   remaining: number;
   resolve(value: ReplyValue): void;
@@ -95,6 +97,8 @@ export class Connection {
   /** The transport is not being read: held, and no command waits for its answer. */
   #transportPaused = false;
   #health: HealthCheck | undefined;
+  /** Aborted by the connect timeout or close(): ends a socket that is still opening (a TLS handshake). */
+  readonly #opening = new AbortController();
 
   private constructor(parser: FrameParser, events: ConnectionEvents) {
     this.#parser = parser;
@@ -120,10 +124,12 @@ export class Connection {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new TimeoutError(
+        const error = new TimeoutError(
           `connecting to ${describeEndpoint(settings.endpoint)} took longer than connectTimeoutMs ` +
             `(${settings.connectTimeoutMs} ms)`,
-        ));
+        );
+        connection.#opening.abort(error);
+        reject(error);
       }, settings.connectTimeoutMs);
     });
     try {
@@ -151,7 +157,8 @@ export class Connection {
   }
 
   async #start(settings: Settings, role: ConnectionRole, verify: ((connection: Connection) => Promise<void>) | undefined): Promise<void> {
-    const transport = await openTransport({ endpoint: settings.endpoint, tls: settings.tls }, {
+    const target = { endpoint: settings.endpoint, tls: settings.tls, signal: this.#opening.signal };
+    const transport = await openTransport(target, {
       onData: (chunk) => this.#receive(chunk),
       readTarget: () => (this.#closed ? undefined : this.#parser.readTarget?.()),
       onClose: (error) => this.#lost(error),
@@ -177,7 +184,7 @@ export class Connection {
       if (password !== undefined) hello.push("AUTH", username ?? "default", password);
       if (name !== undefined) hello.push("SETNAME", name);
       try {
-        const reply = await this.command(hello, authenticationLabel("HELLO 3", username, password));
+        const reply = await this.command(hello, authenticationLabel("HELLO 3", username, password), password);
         this.protocol = 3;
         const role = reply instanceof Map ? reply.get("role") : undefined;
         if (typeof role === "string") this.serverRole = role;
@@ -191,7 +198,7 @@ export class Connection {
     const steps: Promise<ReplyValue>[] = [];
     if (password !== undefined) {
       const auth = username === undefined ? ["AUTH", password] : ["AUTH", username, password];
-      steps.push(this.command(auth, authenticationLabel("AUTH", username, password)));
+      steps.push(this.command(auth, authenticationLabel("AUTH", username, password), password));
     }
     if (name !== undefined) steps.push(this.command(["CLIENT", "SETNAME", name]));
     // Nothing to send: PING anyway, so a server that wants a password says so now (NOAUTH), not on
@@ -200,9 +207,12 @@ export class Connection {
     await Promise.all(steps);
   }
 
-  /** Sends a command in this tick's write; resolves with the decoded reply. */
-  command(args: readonly CommandArgument[], label?: string): Promise<ReplyValue> {
-    return this.#enqueue(args, "reply", 1, label);
+  /**
+   * Sends a command in this tick's write; resolves with the decoded reply. `label` names it in a
+   * ReplyError (default: its first argument); `secret`, an argument never to appear in one.
+   */
+  command(args: readonly CommandArgument[], label?: string, secret?: string): Promise<ReplyValue> {
+    return this.#enqueue(args, "reply", 1, label, secret);
   }
 
   /**
@@ -213,12 +223,18 @@ export class Connection {
     return this.#enqueue([command, ...names], confirmKind, names.length).then(() => undefined);
   }
 
-  #enqueue(args: readonly CommandArgument[], expect: Expectation, count: number, label?: string): Promise<ReplyValue> {
+  #enqueue(
+    args: readonly CommandArgument[],
+    expect: Expectation,
+    count: number,
+    label?: string,
+    secret?: string,
+  ): Promise<ReplyValue> {
     if (this.#closed || this.#closing) {
       return Promise.reject(this.#lostError ?? new ClosedError("the connection is closed"));
     }
     return new Promise<ReplyValue>((resolve, reject) => {
-      this.#pending.push({ label: label ?? String(args[0]), expect, remaining: count, resolve, reject });
+      this.#pending.push({ label: label ?? String(args[0]), secret, expect, remaining: count, resolve, reject });
       if (this.#transportPaused) this.#updateReading();
       this.#outgoing.append(args);
       if (!this.#flushScheduled) {
@@ -277,7 +293,7 @@ export class Connection {
         return;
       }
       this.#shift();
-      head.reject(new ReplyError(frame.text(), head.label));
+      head.reject(new ReplyError(withoutSecret(frame.text(), head.secret), head.label));
       return;
     }
     if (head !== undefined && head.expect === frame.kind) {
@@ -386,6 +402,7 @@ export class Connection {
 
   async #close(): Promise<void> {
     this.#closing = true;
+    this.#opening.abort(new ClosedError("the connection was closed while it opened"));
     this.#health?.stop();
     this.#rejectPending(new ClosedError());
     await this.#transport?.close();
@@ -399,6 +416,11 @@ export class Connection {
 function helloUnsupported(error: ReplyError): boolean {
   // NOPROTO: the server knows HELLO but not RESP3; "unknown command": a server older than 6.
   return error.serverCode === "NOPROTO" || /unknown command/i.test(error.message);
+}
+
+/** A server may quote the arguments of a command it refuses (e.g. "unknown command ... with args"). */
+function withoutSecret(text: string, secret: string | undefined): string {
+  return secret === undefined || secret === "" ? text : text.split(secret).join("<password>");
 }
 
 function authenticationLabel(command: string, username: string | undefined, password: string | undefined): string {

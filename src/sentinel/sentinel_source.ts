@@ -2,9 +2,10 @@
 // GET-MASTER-ADDR-BY-NAME, asked of each sentinel in turn, open connections first), and, for the
 // placement of the +switch-master watch, which sentinel serves it (any that answers).
 // Rule: "no sentinel answered" is a ConnectionError (retried by the reconnect policy); only when
-// every sentinel answered that it knows no such master is it an InvalidArgumentError, and when every
-// one refused our credentials the ReplyError itself (both final).
-import { ConnectionError, InvalidArgumentError, ProtocolError, ReplyError } from "../errors.ts";
+// every sentinel answered that it knows no such master is it an InvalidArgumentError, when every one
+// refused our credentials the ReplyError itself, and when every certificate was refused a TlsError
+// (all final).
+import { ConnectionError, InvalidArgumentError, ProtocolError, ReplyError, TlsError } from "../errors.ts";
 import { formatAddress } from "../nodes/address.ts";
 import type { Lifetime } from "../nodes/lifetime.ts";
 import type { NodePool } from "../nodes/node_pool.ts";
@@ -41,6 +42,12 @@ export class SentinelSource implements NodeSource {
       throw new InvalidArgumentError(
         `connectSentinel: no sentinel knows a master named ${name} (asked ${this.addresses.join(", ")}): check masterName`,
       );
+    }
+    // Every sentinel's certificate was refused: final too, and said as the sentinels' (sentinelTls).
+    if (refusals.every((refusal) => refusal.error instanceof TlsError)) {
+      const { address, error } = refusals[0];
+      const tls = error as TlsError;
+      throw new TlsError(tls.reason, `sentinel ${address}: ${tls.message.replace(/ as tls\.ca$/, " as sentinelTls.ca")}`, { cause: tls });
     }
     // Every sentinel refused our credentials: another attempt will not fix that. Said as the
     // sentinels' refusal (the same ReplyError code), so it is not taken for the data nodes'.

@@ -2,6 +2,8 @@
 // Rule: one read loop and one write loop per socket; writes are awaited serially (Deno's write may
 // take part of a buffer), and pausing means the read loop stops calling read() until resumed.
 import { ConnectionError, InvalidArgumentError } from "../errors.ts";
+import type { TlsOptions } from "../options.ts";
+import { tlsFailure } from "./tls_failure.ts";
 import type { Transport, TransportHandlers, TransportTarget } from "./transport.ts";
 import { describeEndpoint } from "./transport.ts";
 
@@ -156,32 +158,82 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 export async function openTransport(target: TransportTarget, handlers: TransportHandlers): Promise<Transport> {
   const where = describeEndpoint(target.endpoint);
-  const { endpoint, tls } = target;
-  if (tls?.rejectUnauthorized === false) {
-    throw new InvalidArgumentError("tls.rejectUnauthorized = false is not available on Deno: pass tls.ca instead");
-  }
+  const { endpoint, tls, signal } = target;
+  if (tls !== undefined) checkTlsOptions(tls);
   let conn: DenoConn;
   try {
     if (endpoint.kind === "unix") conn = await Deno.connect({ transport: "unix", path: endpoint.path });
-    else if (tls === undefined) conn = await Deno.connect({ hostname: endpoint.host, port: endpoint.port });
-    else {
-      conn = await Deno.connectTls({
-        hostname: endpoint.host,
-        port: endpoint.port,
-        caCerts: tls.ca === undefined ? undefined : [tls.ca].flat(),
-        cert: tls.cert,
-        key: tls.key,
-      });
-      try {
-        await conn.handshake(); // surface certificate errors here, not on the first read
-      } catch (error) {
-        conn.close();
-        throw error;
-      }
-    }
+    else if (tls === undefined) conn = await Deno.connect({ hostname: endpoint.host, port: endpoint.port, signal });
+    else conn = await openTls(endpoint, tls, signal);
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    if (isTlsFailure(error)) throw tlsFailure(where, (error as Error).message, error);
     throw new ConnectionError(`could not connect to ${where}: ${(error as Error).message}`, { cause: error });
   }
   if (endpoint.kind !== "unix") conn.setNoDelay?.(true);
   return new DenoTransport(conn, handlers, where);
+}
+
+/**
+ * What Deno 2.9.6 cannot do per connection is refused here rather than ignored: it has no option to
+ * skip certificate verification (only the process-wide --unsafely-ignore-certificate-errors flag),
+ * and Deno.startTls, the one way to verify against a name other than the address, takes no client
+ * certificate.
+ */
+function checkTlsOptions(tls: TlsOptions): void {
+  if (tls.rejectUnauthorized === false) {
+    throw new InvalidArgumentError(
+      "tls.rejectUnauthorized = false is not available on Deno, which verifies every certificate unless " +
+        "it runs with --unsafely-ignore-certificate-errors=<host> (process-wide): give the server's CA as tls.ca instead",
+    );
+  }
+  if (tls.servername !== undefined && (tls.cert !== undefined || tls.key !== undefined)) {
+    throw new InvalidArgumentError(
+      "tls.servername together with tls.cert/tls.key is not available on Deno (Deno.startTls sends no client " +
+        "certificate): connect to a host name the server certificate lists instead of naming it in tls.servername",
+    );
+  }
+}
+
+/**
+ * A TLS connection whose handshake finished (a certificate error surfaces here, not on the first
+ * read). With tls.servername the TCP connection is opened to the address and the certificate is
+ * checked against the name (SNI too) by Deno.startTls; otherwise against the address.
+ */
+async function openTls(endpoint: { host: string; port: number }, tls: TlsOptions, signal: AbortSignal | undefined): Promise<DenoConn> {
+  const caCerts = tls.ca === undefined ? undefined : [tls.ca].flat();
+  let conn: DenoConn;
+  if (tls.servername === undefined) {
+    conn = await Deno.connectTls({ hostname: endpoint.host, port: endpoint.port, caCerts, cert: tls.cert, key: tls.key });
+  } else {
+    const tcp = await Deno.connect({ hostname: endpoint.host, port: endpoint.port, signal });
+    try {
+      conn = await Deno.startTls(tcp, { hostname: tls.servername, caCerts });
+    } catch (error) {
+      tcp.close();
+      throw error;
+    }
+  }
+  // Closing the connection is what interrupts a handshake the server never answers.
+  const onAbort = () => conn.close();
+  try {
+    signal?.throwIfAborted();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    await conn.handshake();
+    return conn;
+  } catch (error) {
+    try {
+      conn.close();
+    } catch {
+      // Already closed by the abort.
+    }
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Deno reports a refused certificate or a peer that speaks no TLS as InvalidData (rustls' words). */
+function isTlsFailure(error: unknown): boolean {
+  return error instanceof Error && (error.name === "InvalidData" || /peer certificate|fatal alert|corrupt message/i.test(error.message));
 }

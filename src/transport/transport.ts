@@ -23,7 +23,13 @@ export interface TransportHandlers {
 
 export interface TransportTarget {
   endpoint: Endpoint;
+  /** TLS: nothing is written until the handshake verified the server (see TlsOptions). */
   tls: TlsOptions | undefined;
+  /**
+   * Aborted when the caller stops waiting (connect timeout, close()): a socket still opening or in
+   * its TLS handshake is closed and openTransport rejects, so no handshake outlives its connect.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Transport {
@@ -44,7 +50,10 @@ declare const Bun: unknown;
 
 let opener: Promise<OpenTransport> | undefined;
 
-/** Opens a socket with the current runtime's implementation. Rejects with ConnectionError. */
+/**
+ * Opens a socket with the current runtime's implementation; with TLS, resolves only after the
+ * server's certificate passed. Rejects with ConnectionError (TlsError for a failed handshake).
+ */
 export async function openTransport(target: TransportTarget, handlers: TransportHandlers): Promise<Transport> {
   opener ??= typeof Bun !== "undefined"
     ? import("./bun.ts").then((module) => module.openTransport)

@@ -14,6 +14,7 @@ import {
   nativeMemory,
   ReplyError,
   type SentinelOptions,
+  TlsError,
 } from "../../mod.ts";
 
 nativeMemory(); // load libpushwire outside any test (Deno's sanitizer would count it)
@@ -21,7 +22,7 @@ const skip = hasOpenssl() ? false : "the openssl CLI is not installed (needed to
 const secrets = { data: "data-secret-1", sentinel: "sentinel-secret-2", watcher: "watcher-secret-3" };
 const certificates = skip ? undefined : makeCertificates();
 const group = certificates === undefined ? undefined : await SentinelGroup.start({
-  tls: certificates,
+  tls: { caFile: certificates.caFile, certFile: certificates.server.certFile, keyFile: certificates.server.keyFile },
   dataPassword: secrets.data,
   sentinelPassword: secrets.sentinel,
   sentinelUser: { name: "watcher", password: secrets.watcher },
@@ -81,7 +82,7 @@ test(`sentinel secure: one side's password or TLS settings never serve the other
   const ca = certificates!.ca;
   const sentinelTlsUrls = group!.sentinelTlsUrls;
   // [what is wrong, options, sentinel URLs (plain ones when undefined), the error's class and text]
-  const refusals: [string, SentinelOptions, string[] | undefined, typeof ReplyError | typeof ConnectionError, RegExp][] = [
+  const refusals: [string, SentinelOptions, string[] | undefined, typeof ReplyError | typeof ConnectionError | typeof TlsError, RegExp][] = [
     // The data password given for the sentinels and the other way round: the sentinels refuse it.
     ["swapped passwords", { masterName, sentinelPassword: secrets.data, password: secrets.sentinel, tls: { ca } }, undefined,
       ReplyError, /^sentinel 127\.0\.0\.1:\d+ \(sentinelUsername\/sentinelPassword\): WRONGPASS/],
@@ -92,7 +93,7 @@ test(`sentinel secure: one side's password or TLS settings never serve the other
     ["no data TLS", { masterName, sentinelTls: { ca }, sentinelPassword: secrets.sentinel, password: secrets.data }, sentinelTlsUrls,
       ConnectionError, /^(?!sentinel)/],
     ["no sentinel CA", { masterName, sentinelPassword: secrets.sentinel, password: secrets.data, tls: { ca } }, sentinelTlsUrls,
-      ConnectionError, /^sentinel: no sentinel answered/],
+      TlsError, /^sentinel 127\.0\.0\.1:\d+: the certificate .* as sentinelTls\.ca$/],
   ];
   for (const [label, options, urls, kind, text] of refusals) {
     await assert.rejects(connectSentinel(urls ?? group!.sentinelUrls, options), (error: unknown) => {

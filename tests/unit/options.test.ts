@@ -24,7 +24,8 @@ test(`options: schemes, hosts, ports and defaults (${runtime})`, () => {
   assert.deepEqual(resolveSettings("rediss://localhost:6380").tls, {});
   assert.deepEqual(resolveSettings("valkeys://localhost").tls, {});
   assert.deepEqual(resolveSettings("redis://localhost", { tls: { ca: "pem" } }).tls, { ca: "pem" });
-  assert.equal(resolveSettings("rediss://localhost", { tls: false }).tls, undefined);
+  assert.equal(resolveSettings("redis://localhost", { tls: false }).tls, undefined);
+  assert.deepEqual(resolveSettings("redis://localhost", { tls: { ca: undefined, servername: "db" } }).tls, { servername: "db" });
   assert.deepEqual(resolveSettings("unix:///tmp/redis.sock").endpoint, { kind: "unix", path: "/tmp/redis.sock" });
 });
 
@@ -68,8 +69,43 @@ test(`options: bad values are InvalidArgumentError naming the option (${runtime}
     ["hook", () => resolveSettings("redis://h", { onVacated: "x" as unknown as () => void }), /onVacated/],
     ["reconnect", () => resolveSettings("redis://h", { reconnect: { maxAttempts: 0 } }), /maxAttempts/],
     ["signal", () => resolveSettings("redis://h", { signal: {} as AbortSignal }), /signal/],
+    // TLS: no option is silently ignored, and nothing turns a TLS URL into plain text.
+    ["tls false on rediss", () => resolveSettings("rediss://h", { tls: false }), /tls: false contradicts/],
+    ["tls false on valkeys", () => resolveSettings("valkeys://h", { tls: false }), /tls: false contradicts/],
+    ["tls unknown option", () => resolveSettings("redis://h", { tls: { verify: false } as never }), /tls\.verify: not a TLS option/],
+    ["tls Bun spelling", () => resolveSettings("rediss://h", { tls: { serverName: "x" } as never }), /did you mean servername/],
+    ["tls ca type", () => resolveSettings("rediss://h", { tls: { ca: 1 as never } }), /tls\.ca/],
+    ["tls ca empty list", () => resolveSettings("rediss://h", { tls: { ca: [] } }), /tls\.ca/],
+    ["tls servername empty", () => resolveSettings("rediss://h", { tls: { servername: "" } }), /tls\.servername/],
+    ["tls cert without key", () => resolveSettings("rediss://h", { tls: { cert: "pem" } }), /give both/],
+    ["tls rejectUnauthorized", () => resolveSettings("rediss://h", { tls: { rejectUnauthorized: "no" as never } }), /rejectUnauthorized/],
+    ["tls array", () => resolveSettings("rediss://h", { tls: [] as never }), /tls: expected/],
   ];
   for (const [label, call, message] of bad) {
     assert.throws(call, (error: unknown) => error instanceof InvalidArgumentError && message.test(error.message), label);
+  }
+});
+
+test(`options: a URL that is refused is shown without its user, password or password= value (${runtime})`, () => {
+  const password = "Pw-7f3c!@/x";
+  const refused = [
+    `redis://alice:${password}@exa mple:6379`,
+    `redis://:${encodeURIComponent(password)}@[::1:6379`,
+    `rediss://h:6379:1?password=${password}&name=x`,
+    `unix://:${encodeURIComponent(password)}@`,
+  ];
+  for (const url of refused) {
+    const error = (() => {
+      try {
+        resolveSettings(url);
+      } catch (error) {
+        return error as Error;
+      }
+    })();
+    assert.ok(error instanceof InvalidArgumentError, `${url} is refused`);
+    for (const secret of [password, encodeURIComponent(password), "alice"]) {
+      assert.ok(!error.message.includes(secret), `the message for a refused URL hides ${secret}: ${error.message}`);
+    }
+    assert.match(error.message, /\*\*\*/);
   }
 });
