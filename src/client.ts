@@ -294,7 +294,7 @@ export class Client implements AsyncDisposable {
     try {
       const connection = await this.#subscriberConnection();
       const names = vacated.map((entry) => entry.record.argument);
-      await connection.subscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed);
+      await connection.unsubscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed);
     } catch {
       // The connection is gone: the server dropped these subscriptions with it.
     }
@@ -623,7 +623,7 @@ export class Client implements AsyncDisposable {
       const names = [...this.#router.entries(type)].map((entry) => entry.record.argument);
       if (names.length === 0) continue;
       // Sent directly: the client already refuses new commands. Not awaited: the socket closes soon.
-      this.#subscriber.subscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed)
+      this.#subscriber.unsubscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed)
         .catch(() => {});
     }
   }
