@@ -5,7 +5,7 @@
 // name (not UTF-8) is keyed by the latin1 spelling of its bytes, one char per byte, in a second map.
 import type { Frame } from "./frame.ts";
 import type { SubscriptionType } from "./options.ts";
-import { bytesKey } from "./protocol/name_key.ts";
+import { bytesKey } from "./name_key.ts";
 
 /** One subscribed name as the router, the wire and the user see it. */
 export interface NameRecord {

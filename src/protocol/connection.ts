@@ -10,9 +10,10 @@ import type { Frame, FrameKind } from "../frame.ts";
 import { HealthCheck } from "../health.ts";
 import type { NativeStats, ParserLimits } from "../native/parser.ts";
 import type { Settings } from "../options.ts";
-import { describeEndpoint, openTransport, type Transport } from "../transport/transport.ts";
+import { openTransport } from "../transport/open.ts";
+import { describeEndpoint, type Transport } from "../transport/transport.ts";
 import { type CommandArgument, CommandBuffer } from "./encode.ts";
-import { bytesKey, nameKey } from "./name_key.ts";
+import { bytesKey, nameKey } from "../name_key.ts";
 import { decodeReply, type ReplyValue } from "./reply.ts";
 
 /** The part of NativeParser a connection uses (tests may pass a stand-in with the same contract). */
