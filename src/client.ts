@@ -350,7 +350,7 @@ export class Client implements AsyncDisposable {
     this.#vacated(entry);
     const error = new ConnectionError(
       `the server ended the ${type} subscription to ${JSON.stringify(entry.record.name)} on its own ` +
-        `(a shard channel whose slot moved, or the channel was removed): subscribe again`,
+        `(a shard channel whose slot moved, or whose node changed role in a failover): subscribe again`,
     );
     for (const member of [...entry.members]) {
       const subscription = member as Subscription;
