@@ -38,7 +38,7 @@ const portSpan = 30_000;
 // Deadlines: generous (2 shared cores, other test runs and benchmarks), but bounded.
 /** One command to a local node: answered in milliseconds when all is well. */
 const commandTimeoutMs = 10_000;
-/** One `redis-server` start (spawn + the PID check of RedisServer.start). */
+/** One node start (spawn + the PID check of RedisServer.start). */
 const nodeStartTimeoutMs = 15_000;
 /** `redis-cli --cluster create` (it waits for the nodes to agree, without a limit of its own). */
 const createTimeoutMs = 30_000;
