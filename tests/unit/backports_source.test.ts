@@ -33,6 +33,17 @@ const read = (directory: string, path: string) => readFileSync(join(directory, p
 const addedSource = "sources.list.d/bookworm-backports.sources";
 const pin = "preferences.d/pushwire-valkey.pref";
 
+/** Runs the script successfully on a directory holding `files`; returns the source file it added. */
+function sourceAddedFor(files: Record<string, string>): string {
+  let source = "";
+  withAptDirectory(files, (directory) => {
+    const result = run(directory);
+    assert.equal(result.status, 0, result.stderr);
+    source = read(directory, addedSource);
+  });
+  return source;
+}
+
 // The machine's own /etc/apt/sources.list.d/debian.sources as Debian's bookworm images ship it.
 const bookwormDeb822 = `Types: deb
 # http://snapshot.debian.org/archive/debian/20250520T000000Z
@@ -87,13 +98,9 @@ test(`backports-source: one-line sources.list with options: the bookworm line's 
   const list = "# deb http://commented.example/debian bookworm main\n" +
     "deb [arch=amd64 signed-by=/usr/share/keyrings/mirror.gpg] http://ftp.de.debian.org/debian bookworm main contrib\n" +
     "deb http://security.debian.org/debian-security bookworm-security main\n";
-  withAptDirectory({ "sources.list": list }, (directory) => {
-    const result = run(directory);
-    assert.equal(result.status, 0, result.stderr);
-    const source = read(directory, addedSource);
-    assert.match(source, /^URIs: http:\/\/ftp\.de\.debian\.org\/debian$/m);
-    assert.match(source, /^Signed-By: \/usr\/share\/keyrings\/mirror\.gpg$/m);
-  });
+  const source = sourceAddedFor({ "sources.list": list });
+  assert.match(source, /^URIs: http:\/\/ftp\.de\.debian\.org\/debian$/m);
+  assert.match(source, /^Signed-By: \/usr\/share\/keyrings\/mirror\.gpg$/m);
   withAptDirectory({ "sources.list": list.replace("bookworm main contrib", "bookworm main\ndeb http://x.example/debian bookworm-backports main") }, (directory) => {
     const result = run(directory);
     assert.equal(result.status, 0, result.stderr);
@@ -105,13 +112,9 @@ test(`backports-source: an embedded key is not copied, a disabled stanza is skip
   const sources = "Types: deb\nURIs: http://disabled.example/debian\nSuites: bookworm\nEnabled: no\n\n" +
     "Types: deb deb-src\nURIs: http://first.example/debian http://second.example/debian\nSuites: bookworm\nComponents: main\n" +
     "Signed-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n mQINBGP\n -----END PGP PUBLIC KEY BLOCK-----\n";
-  withAptDirectory({ "sources.list.d/debian.sources": sources }, (directory) => {
-    const result = run(directory);
-    assert.equal(result.status, 0, result.stderr);
-    const source = read(directory, addedSource);
-    assert.match(source, /^URIs: http:\/\/first\.example\/debian$/m);
-    assert.doesNotMatch(source, /Signed-By/);
-  });
+  const source = sourceAddedFor({ "sources.list.d/debian.sources": sources });
+  assert.match(source, /^URIs: http:\/\/first\.example\/debian$/m);
+  assert.doesNotMatch(source, /Signed-By/);
 });
 
 test(`backports-source: no bookworm source (trixie) is a clear failure and writes nothing (${runtime})`, () => {
