@@ -8,28 +8,19 @@
 // Reconnection rule: after a loss, the new connection's first write re-subscribes every channel,
 // pattern and shard channel (one pipelined write); commands issued meanwhile wait (at most
 // maxPendingCommands of them) and go out only after the server confirmed the resubscription.
-import { ClosedError, ConnectionError, InvalidArgumentError, TimeoutError } from "./errors.ts";
-import type { Frame, Message } from "./frame.ts";
+import { type NameInput, parseSubscribeArguments, type SubscribeArgument, validatePublishArguments } from "./arguments.ts";
+import { ClosedError, ConnectionError, TimeoutError } from "./errors.ts";
+import type { Frame } from "./frame.ts";
 import { Connection, type ParserFactory } from "./protocol/connection.ts";
 import type { CommandArgument } from "./protocol/encode.ts";
 import type { ReplyValue } from "./protocol/reply.ts";
-import {
-  type ClientOptions,
-  defaultReconnect,
-  resolveSettings,
-  type Settings,
-  type SubscribeOptions,
-  type SubscriptionType,
-  validateBufferSize,
-  validateOverflow,
-} from "./options.ts";
+import { type ClientOptions, defaultReconnect, resolveSettings, type Settings, type SubscriptionType } from "./options.ts";
 import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
 import { abortable, BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
 import { type ClientStats, Counters } from "./stats.ts";
-import { type LifecycleEvent, type ResolvedSubscribeOptions, Subscription, type SubscriptionOwner } from "./subscription.ts";
+import { type LifecycleEvent, Subscription, type SubscriptionOwner } from "./subscription.ts";
 
-export type NameInput = string | Uint8Array;
-export type SubscribeArgument = NameInput | readonly NameInput[] | SubscribeOptions | ((message: Message) => void);
+export type { NameInput, SubscribeArgument };
 
 const commands: Record<SubscriptionType, { subscribe: string; unsubscribe: string; unsubscribed: Frame["kind"] }> = {
   subscribe: { subscribe: "SUBSCRIBE", unsubscribe: "UNSUBSCRIBE", unsubscribed: "unsubscribe" },
@@ -165,7 +156,7 @@ export class Client implements AsyncDisposable {
   }
 
   async #subscribe(type: SubscriptionType, args: SubscribeArgument[]): Promise<Subscription> {
-    const { records, options } = this.#parseSubscribeArguments(type, args);
+    const { records, options } = parseSubscribeArguments(type, args, this.#settings);
     this.#assertUsable();
     if (options.signal?.aborted) throw options.signal.reason;
     const subscription = new Subscription(this.#owner, type, records, options);
@@ -178,55 +169,6 @@ export class Client implements AsyncDisposable {
       throw error;
     }
     return subscription;
-  }
-
-  #parseSubscribeArguments(
-    type: SubscriptionType,
-    args: SubscribeArgument[],
-  ): { records: NameRecord[]; options: ResolvedSubscribeOptions } {
-    let given: SubscribeOptions = {};
-    let names = args;
-    const last = args[args.length - 1];
-    if (typeof last === "function") {
-      given = { onMessage: last as (message: Message) => void };
-      names = args.slice(0, -1);
-    } else if (last !== null && typeof last === "object" && !(last instanceof Uint8Array) && !Array.isArray(last)) {
-      given = last as SubscribeOptions;
-      names = args.slice(0, -1);
-    }
-    const records: NameRecord[] = [];
-    const seen = new Set<string>();
-    for (const name of names.flat() as unknown[]) {
-      if (typeof name !== "string" && !(name instanceof Uint8Array)) {
-        throw new InvalidArgumentError(`${type}: names must be strings or Uint8Arrays, got ${describe(name)}`);
-      }
-      if (name.length === 0) throw new InvalidArgumentError(`${type}: names must not be empty`);
-      const record = nameRecord(name);
-      const key = record.exact ? `t${record.name}` : `b${String.fromCharCode(...record.bytes)}`;
-      if (seen.has(key)) continue; // the same name twice is one server subscription
-      seen.add(key);
-      records.push(record);
-    }
-    if (records.length === 0) throw new InvalidArgumentError(`${type}: give at least one name`);
-    if (given.onMessage !== undefined && typeof given.onMessage !== "function") {
-      throw new InvalidArgumentError(`${type}: onMessage must be a function`);
-    }
-    if (given.onError !== undefined && typeof given.onError !== "function") {
-      throw new InvalidArgumentError(`${type}: onError must be a function`);
-    }
-    if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
-      throw new InvalidArgumentError(`${type}: signal must be an AbortSignal`);
-    }
-    return {
-      records,
-      options: {
-        bufferSize: validateBufferSize(given.bufferSize ?? this.#settings.bufferSize),
-        overflow: validateOverflow(given.overflow ?? this.#settings.overflow),
-        onMessage: given.onMessage,
-        onError: given.onError,
-        signal: given.signal,
-      },
-    };
   }
 
   /** Joins the server subscription of every name, creating those that do not exist yet. */
@@ -400,14 +342,7 @@ export class Client implements AsyncDisposable {
   }
 
   async #publish(command: string, channel: NameInput, data: NameInput): Promise<number> {
-    const label = command.toLowerCase();
-    if (typeof channel !== "string" && !(channel instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`${label}: channel must be a string or Uint8Array, got ${describe(channel)}`);
-    }
-    if (channel.length === 0) throw new InvalidArgumentError(`${label}: channel must not be empty`);
-    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`${label}: data must be a string or Uint8Array, got ${describe(data)}`);
-    }
+    validatePublishArguments(command.toLowerCase(), channel, data);
     const reply = await this.command([command, channel, data]);
     return Number(reply);
   }
@@ -551,7 +486,11 @@ export class Client implements AsyncDisposable {
 
   stats(): ClientStats {
     let queueDepth = 0;
-    for (const subscription of this.#subscriptions) queueDepth += subscription.queueDepth;
+    let queueBytes = 0;
+    for (const subscription of this.#subscriptions) {
+      queueDepth += subscription.queueDepth;
+      queueBytes += subscription.queueBytes;
+    }
     let nativeLiveMessages = 0;
     let nativeLiveBytes = 0;
     const parsers = [this.#subscriber?.parserStats(), this.#commandsOpen?.parserStats()];
@@ -568,6 +507,7 @@ export class Client implements AsyncDisposable {
       errors: counters.errors,
       reconnects: counters.reconnects,
       queueDepth,
+      queueBytes,
       nativeLiveMessages,
       nativeLiveBytes,
     };
@@ -645,12 +585,6 @@ export class Client implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value;
 }
 
 export type { LifecycleEvent };

@@ -70,9 +70,12 @@ export interface ClientOptions {
    * to this many (default 1000); beyond it they are rejected at once with ConnectionError.
    */
   maxPendingCommands?: number;
-  /** Default per-subscription buffer size (messages). */
+  /** Defaults of every subscription's flow options (SubscribeOptions). */
   bufferSize?: number;
-  /** Default per-subscription overflow policy. */
+  bufferBytes?: number;
+  highWaterMark?: number;
+  highWaterMarkBytes?: number;
+  slowConsumerMs?: number;
   overflow?: OverflowPolicy;
   parserLimits?: ParserLimits;
   /** Path of libpushwire to load (see src/native/load.ts). */
@@ -88,9 +91,38 @@ export interface ClientOptions {
   onServerUnsubscribe?: (name: string, type: SubscriptionType) => void;
 }
 
-export interface SubscribeOptions {
+/**
+ * How a subscription's buffer meets its consumer (README "Delivery semantics"). A consumer that reads
+ * (for await, or sse()) paces the connection: while its buffer holds highWaterMark messages or
+ * highWaterMarkBytes payload bytes, the socket is not read (TCP backpressure reaches the server);
+ * reading resumes below half of both. A consumer that holds for slowConsumerMs without getting there
+ * (it takes nothing, or too slowly to catch up) is stalled: it stops holding, and its buffer, bounded
+ * by bufferSize and bufferBytes, meets the overflow policy alone; it paces again once it drained. A
+ * subscription that was never read does not pace (it only fills its bounds).
+ */
+export interface FlowOptions {
+  /** Most messages the buffer holds before the overflow policy applies (default 65,536). */
   bufferSize?: number;
+  /** Most payload bytes the buffer holds before the overflow policy applies (default 8 MiB; one message always fits). */
+  bufferBytes?: number;
+  /** Buffered messages at which a reading consumer holds the connection's reading (default 1,024). */
+  highWaterMark?: number;
+  /** Buffered payload bytes at which a reading consumer holds the connection's reading (default 1 MiB). */
+  highWaterMarkBytes?: number;
+  /**
+   * How long one hold of the connection's reading may last before the consumer is stalled (default
+   * 3,000 ms): it stops holding up the connection and the overflow policy applies to it alone. 0:
+   * never hold (the bounds alone decide, as in a client without pacing).
+   */
+  slowConsumerMs?: number;
+  /**
+   * Over bufferSize / bufferBytes: drop-oldest (default), drop-newest, error (the subscription ends
+   * with OverflowError), or pause (never stalled, never drops: holds reading until it drains).
+   */
   overflow?: OverflowPolicy;
+}
+
+export interface SubscribeOptions extends FlowOptions {
   /** Callback form: called synchronously per message; messages are then not buffered. */
   onMessage?: (message: Message) => void;
   /** Called when onMessage throws (the error is also counted in stats().errors). */
@@ -123,8 +155,7 @@ export interface Settings {
   connectSignal: AbortSignal | undefined;
   healthCheckIntervalMs: number;
   maxPendingCommands: number;
-  bufferSize: number;
-  overflow: OverflowPolicy;
+  flow: ResolvedFlow;
   parserLimits: ParserLimits | undefined;
   libraryPath: string | undefined;
   onOccupied: ((name: string, type: SubscriptionType) => void) | undefined;
@@ -135,9 +166,30 @@ export interface Settings {
 export const defaultPort = 6379;
 export const defaultConnectTimeoutMs = 10_000;
 export const defaultCloseTimeoutMs = 1_000;
-/** 1024 messages: enough to absorb a burst while a consumer awaits I/O, small enough to bound memory. */
-export const defaultBufferSize = 1024;
-export const defaultOverflow: OverflowPolicy = "drop-oldest";
+export interface ResolvedFlow {
+  bufferSize: number;
+  bufferBytes: number;
+  highWaterMark: number;
+  highWaterMarkBytes: number;
+  slowConsumerMs: number;
+  overflow: OverflowPolicy;
+}
+
+/**
+ * Flow defaults. The high-water marks are what a live consumer's buffer holds before reading pauses
+ * (a socket read of up to 512 KiB past them still lands in the buffer); the bounds, far above them
+ * plus one read, only meet a consumer that stalled or never reads: 8 MiB is the server's own soft
+ * limit for a pub/sub client (client-output-buffer-limit pubsub 32mb 8mb 60). slowConsumerMs: a few
+ * seconds, well inside the 60 s the server lets a client stay over that soft limit.
+ */
+export const defaultFlow: Readonly<ResolvedFlow> = Object.freeze({
+  bufferSize: 65_536,
+  bufferBytes: 8 * 1024 * 1024,
+  highWaterMark: 1_024,
+  highWaterMarkBytes: 1024 * 1024,
+  slowConsumerMs: 3_000,
+  overflow: "drop-oldest",
+});
 export const defaultReconnect: ResolvedReconnect = { initialDelayMs: 100, maxDelayMs: 5_000, maxAttempts: 20 };
 /** 15 s: a dead server is noticed within 30 s, at the cost of one PING per connection per 15 s. */
 export const defaultHealthCheckIntervalMs = 15_000;
@@ -179,8 +231,7 @@ export function resolveSettings(url: string, options: ClientOptions = {}): Setti
       defaultHealthCheckIntervalMs,
     ),
     maxPendingCommands: nonNegativeInteger("maxPendingCommands", options.maxPendingCommands, defaultMaxPendingCommands),
-    bufferSize: validateBufferSize(options.bufferSize ?? defaultBufferSize),
-    overflow: validateOverflow(options.overflow ?? defaultOverflow),
+    flow: resolveFlow(options, defaultFlow),
     parserLimits: options.parserLimits,
     libraryPath: optionalString("libraryPath", options.libraryPath),
     onOccupied: optionalFunction("onOccupied", options.onOccupied),
@@ -267,14 +318,27 @@ function resolveReconnect(option: ClientOptions["reconnect"]): ResolvedReconnect
   };
 }
 
-export function validateBufferSize(value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`bufferSize: expected an integer >= 1, got ${String(value)}`);
+/** Flow options over `defaults` (the client's, for a subscription), validated. */
+export function resolveFlow(given: FlowOptions, defaults: Readonly<ResolvedFlow>): ResolvedFlow {
+  return {
+    bufferSize: positiveInteger("bufferSize", given.bufferSize, defaults.bufferSize),
+    bufferBytes: positiveInteger("bufferBytes", given.bufferBytes, defaults.bufferBytes),
+    highWaterMark: positiveInteger("highWaterMark", given.highWaterMark, defaults.highWaterMark),
+    highWaterMarkBytes: positiveInteger("highWaterMarkBytes", given.highWaterMarkBytes, defaults.highWaterMarkBytes),
+    slowConsumerMs: nonNegativeNumber("slowConsumerMs", given.slowConsumerMs, defaults.slowConsumerMs),
+    overflow: validateOverflow(given.overflow ?? defaults.overflow),
+  };
+}
+
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${name}: expected an integer >= 1, got ${String(value)}`);
   }
   return value;
 }
 
-export function validateOverflow(value: unknown): OverflowPolicy {
+function validateOverflow(value: unknown): OverflowPolicy {
   if (!overflowPolicies.includes(value as OverflowPolicy)) {
     throw new InvalidArgumentError(`overflow: expected one of ${overflowPolicies.join(", ")}, got ${String(value)}`);
   }

@@ -5,14 +5,17 @@
 // drops the server subscription with its last local listener), timers stop, and memory held for a
 // slow client stays under `maxQueuedBytes` + `highWaterMarkBytes`.
 //
-// Flow: the subscription is read eagerly (so its own buffer never backs up into the shared socket
-// reader: through `deliverTo` when it has it, one call per message, else its iterator), each message
-// is encoded at once into bytes (once for all streams alike, see SharedEvent) and put in this
-// stream's bounded EventQueue. From there events move into the ReadableStream as one chunk: at once
-// when the body is idle, else at the HTTP server's next pull (or after `coalesceMs`), and only while
-// the stream wants more (`desiredSize > 0`, counted in bytes). The HTTP server pulls as the socket
-// drains; when it stops pulling the queue fills and the `slowClient` policy applies to this stream
-// alone.
+// Flow: the subscription is read eagerly (through `deliverTo` when it has it, one call per message,
+// else its iterator), each message is encoded at once into bytes (once for all streams alike, see
+// SharedEvent) and put in this stream's bounded EventQueue. From there events move into the
+// ReadableStream as one chunk: at once when the body is idle, else at the HTTP server's next pull (or
+// after `coalesceMs`), and only while the stream wants more (`desiredSize > 0`, counted in bytes).
+// The HTTP server pulls as the socket drains. Pacing (src/flow.ts): a queue at a quarter of its limits
+// holds the reading of the subscription's connection (`holdReading`), so a browser that keeps reading
+// loses nothing however big the burst; a browser that holds for `slowConsumerMs` without draining
+// (it reads nothing, or too slowly to catch up) is stalled: it lets go, the other streams flow on,
+// and its queue meets the `slowClient` policy (drop-oldest, or close) alone; it rejoins the pacing
+// once its queue drained.
 //
 // Events the browser receives (all names are listenable with `addEventListener`):
 //   <message>     id: <n>, optional event: (option `event`), data: the payload (text or base64)
@@ -31,6 +34,7 @@
 import { InvalidArgumentError, OverflowError } from "./errors.ts";
 import { decodeUtf8Strict, encodeComment, encodeEvent, encodeRetry, escapeEventName, toBase64 } from "./sse/encode.ts";
 import { EventQueue, eventSize, type QueuedEvent } from "./sse/queue.ts";
+import { Pacer } from "./flow.ts";
 
 export { encodeComment, encodeEvent, type SSEEventFields } from "./sse/encode.ts";
 
@@ -62,6 +66,13 @@ export interface SSESubscription<M extends SSEMessage = SSEMessage> extends Asyn
    * has it; without it (or when it says false) sse() reads the iterator.
    */
   deliverTo?(listener: (message: M) => void): boolean;
+  /**
+   * Optional: stop (and resume) reading the connection the messages come from, while this stream's
+   * queue is behind (pushwire's Subscription has them). Without them the stream paces only an
+   * iterator source, by not asking it for more.
+   */
+  holdReading?(): void;
+  releaseReading?(): void;
 }
 
 export type SSESource<M extends SSEMessage = SSEMessage> = SSESubscription<M> | Promise<SSESubscription<M>>;
@@ -100,11 +111,17 @@ export interface SSEOptions<M extends SSEMessage = SSEMessage> {
    * of the server, ~0.3 (Bun) / ~0.5 (Deno) with `coalesceMs: 50` (bench/README.md, SSE fan-out).
    */
   coalesceMs?: number;
-  /** Events this stream may queue for a slow client (default 1024). */
+  /** Events this stream may queue for a stalled client (default 65,536). */
   maxQueuedEvents?: number;
-  /** Encoded bytes this stream may queue for a slow client (default 256 KiB). */
+  /** Encoded bytes this stream may queue for a stalled client (default 1 MiB). */
   maxQueuedBytes?: number;
-  /** Over either limit: drop the oldest messages and send `event: dropped` (default), or close the stream. */
+  /**
+   * A client whose queue holds a quarter of either limit holds the subscription's reading until it
+   * drained below an eighth; a hold that lasts this long means the client is stalled: it lets go and
+   * its queue meets `slowClient` (default 3000 ms; 0: never hold, the limits alone decide).
+   */
+  slowConsumerMs?: number;
+  /** A stalled client over either limit: drop the oldest messages and send `event: dropped` (default), or close the stream. */
   slowClient?: "drop-oldest" | "close";
   /** Extra response headers (they may override the defaults, e.g. to add CORS). */
   headers?: HeadersInit;
@@ -137,6 +154,8 @@ export interface SSEStats {
   queuedBytes: number;
   /** Highest queuedBytes seen after each trim (never above maxQueuedBytes). */
   peakQueuedBytes: number;
+  /** Times the client was found stalled (it held reading for slowConsumerMs without draining). */
+  stalls: number;
   /** Why the stream ended; undefined while it runs. */
   closeReason: SSECloseReason | undefined;
 }
@@ -151,12 +170,19 @@ export interface SSEStream {
   readonly done: Promise<SSEStats>;
 }
 
+/**
+ * The queue limits bound only a stalled client: a live one holds the reading at a quarter of them,
+ * and a socket read of up to 512 KiB past that mark must still fit (so a burst never trims a client
+ * that keeps reading). Events a stalled stream queues are mostly shared with every other stream of its
+ * channel (SharedEvent), so many stalled streams on one channel cost far less than N × the limit.
+ */
 const defaults = {
   heartbeatMs: 15_000,
   coalesceMs: 0,
   highWaterMarkBytes: 64 * 1024,
-  maxQueuedEvents: 1024,
-  maxQueuedBytes: 256 * 1024,
+  maxQueuedEvents: 65_536,
+  maxQueuedBytes: 1024 * 1024,
+  slowConsumerMs: 3_000,
 } as const;
 
 const encoder = new TextEncoder();
@@ -209,6 +235,14 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+function positiveNumber(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new InvalidArgumentError(`sse: ${name} must be a number ≥ 0, got ${value}`);
+  }
+  return value;
+}
+
 function firstIdAfter(lastEventId: string | null | undefined): number {
   if (lastEventId === undefined || lastEventId === null || !/^\d{1,15}$/.test(lastEventId)) return 1;
   return Number(lastEventId) + 1;
@@ -242,6 +276,11 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #delivered = false;
   /** How this stream encodes a message without its id; undefined when a function decides (`serialize`, `event`). */
   readonly #shareKey: string | undefined;
+  /** The source once it resolved: the pacer holds its reading. */
+  #subscription: SSESubscription<M> | undefined;
+  readonly #pacer: Pacer;
+  /** The iterator loop (a source without deliverTo) waits here while the queue holds reading. */
+  #resumeRun: (() => void) | undefined;
   #counters = { sent: 0, dropped: 0, invalidText: 0, heartbeats: 0, bytes: 0, peakQueuedBytes: 0 };
 
   constructor(source: SSESource<M>, options: SSEOptions<M>) {
@@ -257,6 +296,16 @@ class EventStream<M extends SSEMessage> implements SSEStream {
       positiveInteger("maxQueuedEvents", options.maxQueuedEvents, defaults.maxQueuedEvents),
       positiveInteger("maxQueuedBytes", options.maxQueuedBytes, defaults.maxQueuedBytes),
     );
+    this.#pacer = new Pacer(positiveNumber("slowConsumerMs", options.slowConsumerMs, defaults.slowConsumerMs), {
+      hold: () => this.#subscription?.holdReading?.(),
+      release: () => {
+        this.#subscription?.releaseReading?.();
+        const resume = this.#resumeRun;
+        this.#resumeRun = undefined;
+        resume?.();
+      },
+      stalled: () => {},
+    });
     this.#slowClient = options.slowClient ?? "drop-oldest";
     if (this.#slowClient !== "drop-oldest" && this.#slowClient !== "close") {
       throw new InvalidArgumentError(`sse: slowClient must be "drop-oldest" or "close", got ${this.#slowClient}`);
@@ -303,6 +352,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
       ...this.#counters,
       queuedEvents: this.#queue.length,
       queuedBytes: this.#queue.bytes,
+      stalls: this.#pacer.stalls,
       closeReason: this.#closeReason,
     };
   }
@@ -316,6 +366,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   async #run(): Promise<void> {
     const subscription = await this.#source;
     if (subscription === undefined || this.#closeReason !== undefined) return;
+    this.#subscription = subscription;
     this.#removeLifecycle ??= subscription.onEvent(this.#onLifecycle);
     if (subscription.deliverTo?.((message) => this.#offerMessage(message)) === true) {
       this.#delivered = true;
@@ -324,6 +375,8 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     const iterator = subscription[Symbol.asyncIterator]();
     try {
       while (this.#closeReason === undefined) {
+        if (this.#pacer.holding) await new Promise<void>((resolve) => (this.#resumeRun = resolve));
+        if (this.#closeReason !== undefined) break;
         const step = await iterator.next();
         if (step.done || this.#closeReason !== undefined) break;
         this.#offerMessage(step.value);
@@ -438,7 +491,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     // events of a burst that a fast client could take.
     if (this.#queue.overBatch || (this.#coalesceMs === 0 && this.#bodyIdle())) this.#flush();
     else if (this.#coalesceMs > 0) this.#coalesceTimer ??= setTimeout(this.#flushCoalesced, this.#coalesceMs);
+    if (this.#queue.overBatch) this.#pacer.above();
     if (this.#queue.overLimit) {
+      // Over a limit is behind by more than pacing allows: stalled now, whatever the clock says.
+      this.#pacer.overBound();
       if (this.#slowClient === "close") {
         const error = new OverflowError(
           `sse: client too slow (${this.#queue.length} events, ${this.#queue.bytes} bytes queued; ` +
@@ -480,6 +536,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
       if (!this.#enqueue(chunk)) return;
       budget = this.#controller.desiredSize ?? 0;
     }
+    if ((this.#pacer.holding || this.#pacer.stalled) && this.#queue.belowLowWater) this.#pacer.below();
     if (this.#ending && this.#queue.empty && this.#pendingDropped === 0) this.#closeController();
   }
 
@@ -562,6 +619,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     if (this.#coalesceTimer !== undefined) clearTimeout(this.#coalesceTimer);
     this.#coalesceTimer = undefined;
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
+    this.#pacer.stop();
     this.#removeLifecycle?.();
     this.#removeLifecycle = undefined;
     if (reason === "error" || reason === "slow-client") {

@@ -25,6 +25,8 @@ export interface ClientStats {
   reconnects: number;
   /** Messages waiting in subscription buffers right now. */
   queueDepth: number;
+  /** Payload bytes of those messages. */
+  queueBytes: number;
   /** Native messages not yet freed, over this client's parsers (0 between chunks). */
   nativeLiveMessages: number;
   /** Native bytes held by this client's parsers (buffered partial frames and queued messages). */
@@ -36,4 +38,8 @@ export interface SubscriptionStats {
   delivered: number;
   dropped: number;
   queueDepth: number;
+  /** Payload bytes buffered (bounded by bufferBytes; one message always fits). */
+  queueBytes: number;
+  /** Times the consumer was found stalled (it held reading for slowConsumerMs without draining). */
+  stalls: number;
 }

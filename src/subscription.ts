@@ -3,9 +3,15 @@
 // onMessage callback synchronously instead. Several subscriptions may share one server subscription.
 // Rule: every message that reaches a subscription is delivered, or dropped and counted (and reported
 // with a `dropped` event), or is still buffered. Nothing disappears silently.
+// Flow rule (src/flow.ts): once a consumer reads (iterator) or takes messages as calls (deliverTo), a
+// buffer above its high-water mark holds the connection's reading until it drains, so a consumer that
+// keeps up loses nothing however big the burst; only a stalled consumer (it held for slowConsumerMs
+// without draining), a buffer over its bounds, or one that was never read meets the overflow policy.
 import { OverflowError } from "./errors.ts";
+import { PayloadSlabs } from "./detach.ts";
+import { Pacer } from "./flow.ts";
 import type { Frame, Message } from "./frame.ts";
-import type { OverflowPolicy, SubscriptionType } from "./options.ts";
+import type { ResolvedFlow, SubscriptionType } from "./options.ts";
 import type { NameRecord, Receiver } from "./router.ts";
 import type { Counters, SubscriptionStats } from "./stats.ts";
 
@@ -20,17 +26,19 @@ export interface SubscriptionOwner {
   readonly counters: Counters;
   /** Drops this subscription's share of the server subscriptions (UNSUBSCRIBE for the last one). */
   release(subscription: Subscription): Promise<void>;
-  /** "pause" policy: the buffer is full — stop reading the socket. */
+  /**
+   * Hold the reading of the socket(s) this subscription's messages come from: its buffer is above its
+   * high-water mark (or an eager consumer such as sse() is behind). Called once per hold.
+   */
   requestPause(subscription: Subscription): void;
-  /** The buffer drained below half (or the subscription ended): reading may resume. */
+  /** The hold ends (drained below the low-water mark, stalled, or ended): reading may resume. */
   releasePause(subscription: Subscription): void;
   /** The subscription ended (for any reason). */
   ended(subscription: Subscription): void;
 }
 
-export interface ResolvedSubscribeOptions {
-  bufferSize: number;
-  overflow: OverflowPolicy;
+/** The subscription's flow (bounds, high-water marks, stall time, policy) and its consumer. */
+export interface ResolvedSubscribeOptions extends ResolvedFlow {
   onMessage: ((message: Message) => void) | undefined;
   onError: ((error: unknown, message: Message) => void) | undefined;
   signal: AbortSignal | undefined;
@@ -47,6 +55,8 @@ class FrameQueue {
   #mask = 15;
   #head = 0;
   #length = 0;
+  /** Payload bytes of the queued frames. */
+  bytes = 0;
 
   get length(): number {
     return this.#length;
@@ -56,20 +66,28 @@ class FrameQueue {
     if (this.#length > this.#mask) this.#grow();
     this.#items[(this.#head + this.#length) & this.#mask] = frame;
     this.#length++;
+    this.bytes += frame.data.byteLength;
   }
 
   shift(): Frame | undefined {
     if (this.#length === 0) return undefined;
     const head = this.#head;
-    const frame = this.#items[head];
+    const frame = this.#items[head]!;
     this.#items[head] = undefined; // let the frame be collected
     this.#head = (head + 1) & this.#mask;
     this.#length--;
+    this.bytes -= frame.data.byteLength;
     return frame;
+  }
+
+  /** Calls `visit` on every queued frame, oldest first. */
+  forEach(visit: (frame: Frame) => void): void {
+    for (let i = 0; i < this.#length; i++) visit(this.#items[(this.#head + i) & this.#mask]!);
   }
 
   clear(): number {
     const dropped = this.#length;
+    this.bytes = 0;
     if (this.#items.length > 16) {
       this.#items = new Array(16).fill(undefined);
       this.#mask = 15;
@@ -138,7 +156,17 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   /** Copies of the options read on every message. */
   #onMessage: ((message: Message) => void) | undefined;
   #bufferSize: number;
-  #pauseOnFull: boolean;
+  #bufferBytes: number;
+  #highWaterMark: number;
+  #highWaterMarkBytes: number;
+  /** The buffer takes part in the pacing: a consumer reads it (or the policy is "pause"). */
+  #paces: boolean;
+  #pacer: Pacer;
+  /** Where unread or stalled frames' payloads are copied, so they pin no socket read (src/detach.ts). */
+  #slabs: PayloadSlabs | undefined;
+  /** Holders of the connection's reading among this subscription's parts: the pacer, an eager consumer. */
+  #holds = 0;
+  #heldByConsumer = false;
   #listeners = new Set<(event: LifecycleEvent) => void>();
   #received = 0;
   #delivered = 0;
@@ -149,7 +177,6 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   #draining = false;
   #endError: Error | undefined;
   #endErrorThrown = false;
-  #pausing = false;
   #released: Promise<void> | undefined;
   #onAbort = () => void this.unsubscribe();
 
@@ -162,7 +189,17 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     this.#options = options;
     this.#onMessage = options.onMessage;
     this.#bufferSize = options.bufferSize;
-    this.#pauseOnFull = options.overflow === "pause";
+    this.#bufferBytes = options.bufferBytes;
+    // A high-water mark above the bounds would never be reached before the policy applies.
+    this.#highWaterMark = Math.min(options.highWaterMark, options.bufferSize);
+    this.#highWaterMarkBytes = Math.min(options.highWaterMarkBytes, options.bufferBytes);
+    const pause = options.overflow === "pause";
+    this.#paces = pause;
+    this.#pacer = new Pacer(pause ? Infinity : options.slowConsumerMs, {
+      hold: () => this.#hold(),
+      release: () => this.#unhold(),
+      stalled: () => this.#queue.forEach((frame) => this.#detach(frame)),
+    });
     options.signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
@@ -177,6 +214,8 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
       delivered: this.#delivered,
       dropped: this.#dropped,
       queueDepth: this.#queue.length,
+      queueBytes: this.#queue.bytes,
+      stalls: this.#pacer.stalls,
     };
   }
 
@@ -229,6 +268,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   }
 
   #next(): Promise<IteratorResult<Message>> {
+    if (!this.#paces) this.#startPacing();
     const frame = this.#queue.shift();
     if (frame !== undefined) {
       this.#countDelivered();
@@ -272,51 +312,100 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
       return;
     }
     const queue = this.#queue;
-    if (queue.length < this.#bufferSize) {
-      queue.push(frame);
-      if (this.#pauseOnFull && queue.length >= this.#bufferSize) this.#pause();
+    // An empty buffer always takes one message, whatever its size.
+    if (queue.length >= this.#bufferSize || (queue.length > 0 && queue.bytes + frame.data.byteLength > this.#bufferBytes)) {
+      this.#overflow(frame);
       return;
     }
-    this.#overflow(frame);
+    // Unread (or stalled) frames may wait long: they must not pin the read they are a view of.
+    if (!this.#paces || this.#pacer.stalled) this.#detach(frame);
+    queue.push(frame);
+    if ((queue.length >= this.#highWaterMark || queue.bytes >= this.#highWaterMarkBytes) && this.#paces) {
+      this.#pacer.above();
+    }
   }
 
+  /** Over a bound: the consumer is behind by more than pacing allows, so the policy decides. */
   #overflow(frame: Frame): void {
+    const queue = this.#queue;
     switch (this.#options.overflow) {
-      case "drop-oldest":
-        this.#queue.shift();
-        this.#queue.push(frame);
-        this.#countDropped(1);
+      case "drop-oldest": {
+        this.#pacer.overBound();
+        let dropped = 0;
+        const size = frame.data.byteLength;
+        while (queue.length > 0 && (queue.length >= this.#bufferSize || queue.bytes + size > this.#bufferBytes)) {
+          queue.shift();
+          dropped++;
+        }
+        this.#detach(frame);
+        queue.push(frame);
+        this.#countDropped(dropped);
         return;
+      }
       case "drop-newest":
+        this.#pacer.overBound();
         this.#countDropped(1);
         return;
       case "pause":
-        // Reading stops, but what the current socket chunk already held still arrives: keep it.
-        this.#queue.push(frame);
-        this.#pause();
+        // Reading is held, but what the current socket chunk already held still arrives: keep it.
+        queue.push(frame);
+        this.#pacer.above();
         return;
       case "error":
         this.#countDropped(1);
         this.end(new OverflowError(
           `subscription to ${this.names.join(", ")} overflowed: more than bufferSize ` +
-            `(${this.#options.bufferSize}) messages were waiting for the consumer`,
+            `(${this.#bufferSize}) messages or bufferBytes (${this.#bufferBytes}) bytes were waiting ` +
+            `for a consumer that did not keep up (slowConsumerMs ${this.#options.slowConsumerMs} ms)`,
         ), true);
         this.#released ??= this.#owner.release(this).catch(() => {});
         return;
     }
   }
 
-  #pause(): void {
-    if (this.#pausing) return;
-    this.#pausing = true;
-    this.#owner.requestPause(this);
+  #detach(frame: Frame): void {
+    frame.data = (this.#slabs ??= new PayloadSlabs()).detach(frame.data);
   }
 
+  /** The consumer reads for the first time: from now on its buffer paces the connection. */
+  #startPacing(): void {
+    this.#paces = true;
+    const queue = this.#queue;
+    if (queue.length >= this.#highWaterMark || queue.bytes >= this.#highWaterMarkBytes) this.#pacer.above();
+  }
+
+  /** Below half of both high-water marks: the hold ends and a stalled consumer rejoins the pacing. */
   #checkPressure(): void {
-    if (this.#pausing && this.#queue.length < this.#bufferSize / 2) {
-      this.#pausing = false;
-      this.#owner.releasePause(this);
-    }
+    const pacer = this.#pacer;
+    if (!pacer.holding && !pacer.stalled) return;
+    const queue = this.#queue;
+    if (queue.length * 2 < this.#highWaterMark && queue.bytes * 2 < this.#highWaterMarkBytes) pacer.below();
+  }
+
+  #hold(): void {
+    if (this.#holds++ === 0) this.#owner.requestPause(this);
+  }
+
+  #unhold(): void {
+    if (--this.#holds === 0) this.#owner.releasePause(this);
+  }
+
+  /**
+   * @internal For a consumer that takes messages as calls (deliverTo) but cannot pass them on as fast
+   * as they come (sse(): a browser behind): hold the reading of this subscription's connection until
+   * releaseReading(). Idempotent; ends with the subscription.
+   */
+  holdReading(): void {
+    if (this.#heldByConsumer || this.#ended) return;
+    this.#heldByConsumer = true;
+    this.#hold();
+  }
+
+  /** @internal ends holdReading(). Idempotent. */
+  releaseReading(): void {
+    if (!this.#heldByConsumer) return;
+    this.#heldByConsumer = false;
+    this.#unhold();
   }
 
   #countDelivered(): void {
@@ -368,6 +457,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   deliverTo(listener: (message: Message) => void): boolean {
     if (this.#onMessage !== undefined || this.#ended || this.#waiters.length > 0) return false;
     this.#onMessage = listener;
+    this.#paces = true;
     for (let frame = this.#queue.shift(); frame !== undefined; frame = this.#queue.shift()) {
       this.#countDelivered();
       try {
@@ -393,6 +483,11 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     return this.#queue.length;
   }
 
+  /** @internal their payload bytes. */
+  get queueBytes(): number {
+    return this.#queue.bytes;
+  }
+
   /**
    * @internal ends the iterator. With `keepBuffered` the consumer still gets what is buffered before
    * the end (and then `error`, if any); otherwise the buffer is discarded.
@@ -408,10 +503,8 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     this.#endError = error;
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     if (!keepBuffered) this.#discard(countLeftoverAsDropped);
-    if (this.#pausing) {
-      this.#pausing = false;
-      this.#owner.releasePause(this);
-    }
+    this.#pacer.stop();
+    this.releaseReading();
     // Waiters exist only when the buffer is empty: each gets the end (the first one the error).
     const waiters = this.#waiters.take();
     for (const waiter of waiters) this.#finished().then(waiter.resolve, waiter.reject);

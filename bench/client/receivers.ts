@@ -77,8 +77,8 @@ type Any = any;
 
 async function openPushwire(url: string, options: ReceiverOptions, form: "callback" | "iterator"): Promise<Receiver> {
   const pushwire: Any = await import("../../mod.ts");
-  // The benchmark must not lose messages to overflow: the iterator form gets a deep buffer and the
-  // "pause" policy (TCP backpressure instead of drops); anything dropped anyway is reported.
+  // Default flow options in both forms (what a user's first program runs): the iterator form paces
+  // the socket itself (src/flow.ts); anything dropped anyway is reported and breaks the run.
   const client: Any = await pushwire.connect(url, { protocol: options.protocol, reconnect: false });
   const subscriptions: Any[] = [];
   return {
@@ -87,7 +87,7 @@ async function openPushwire(url: string, options: ReceiverOptions, form: "callba
         subscriptions.push(await client.subscribe(channel, { onMessage: (message: Any) => onMessage(message.data) }));
         return;
       }
-      const subscription = await client.subscribe(channel, { bufferSize: 65_536, overflow: "pause" });
+      const subscription = await client.subscribe(channel);
       subscriptions.push(subscription);
       (async () => {
         for await (const message of subscription) onMessage(message.data);

@@ -3,7 +3,10 @@
 // Rule: parsing never throws on fields it does not know and never trusts a shape it has not checked;
 // a reply it cannot read is a ProtocolError that says which command and which part was wrong.
 import { ProtocolError } from "../errors.ts";
+import { formatAddress, parseAddress } from "../nodes/address.ts";
 import type { ReplyValue } from "../protocol/reply.ts";
+
+export { formatAddress, parseAddress };
 
 export const slotCount = 16_384;
 
@@ -85,21 +88,6 @@ export class Topology {
 
 export function nodeAddress(node: { host: string; port: number }): string {
   return formatAddress(node.host, node.port);
-}
-
-/** "host:port", with brackets around an IPv6 literal. */
-export function formatAddress(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Splits "host:port", "[v6]:port" or the bare "v6:port" that MOVED replies use. */
-export function parseAddress(address: string): { host: string; port: number } | undefined {
-  const colon = address.lastIndexOf(":");
-  if (colon <= 0) return undefined;
-  const port = Number(address.slice(colon + 1));
-  if (!Number.isInteger(port) || port <= 0 || port > 65_535) return undefined;
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
-  return { host, port };
 }
 
 /** A MOVED or ASK redirection: "MOVED 3999 127.0.0.1:6381". */

@@ -111,7 +111,10 @@ export class Connection {
   /** The parser takes a chunk and drains it in one call (NativeParser.receive). */
   readonly #fused: boolean;
   #bytesReceived = 0;
+  /** The owner wants reading held (flow control). */
   #paused = false;
+  /** The transport is not being read: held, and no command waits for its answer. */
+  #transportPaused = false;
   #health: HealthCheck | undefined;
 
   private constructor(parser: FrameParser, events: ConnectionEvents) {
@@ -149,7 +152,7 @@ export class Connection {
           return connection.#bytesReceived;
         },
         get paused() {
-          return connection.#paused;
+          return connection.#transportPaused;
         },
         fail: (error) => connection.fail(error),
       });
@@ -248,6 +251,7 @@ export class Connection {
     }
     return new Promise<ReplyValue>((resolve, reject) => {
       this.#pending.push({ label: label ?? String(args[0]), expect, remaining: count, resolve, reject, fence });
+      if (this.#transportPaused) this.#updateReading();
       this.#outgoing.append(args);
       if (fence !== undefined) this.#outgoing.append(["PING"]);
       if (!this.#flushScheduled) {
@@ -346,6 +350,7 @@ export class Connection {
 
   #shift(): void {
     this.#pendingHead++;
+    if (this.#pendingHead === this.#pending.length && this.#paused) this.#updateReading();
     // Compact now and then instead of Array.shift() on every reply.
     if (this.#pendingHead === this.#pending.length) {
       this.#pending = [];
@@ -397,14 +402,28 @@ export class Connection {
     if (this.#ready) this.#events.onLost(reason);
   }
 
+  /**
+   * Holds reading (flow control). An answer comes after every message the server sent before it, so
+   * while a command waits for one the socket is read all the same, and held again once none waits:
+   * a consumer that publishes (or subscribes) while its own buffer holds the connection would
+   * otherwise wait for itself until it is found stalled.
+   */
   pause(): void {
     this.#paused = true;
-    this.#transport?.pause();
+    this.#updateReading();
   }
 
   resume(): void {
     this.#paused = false;
-    this.#transport?.resume();
+    this.#updateReading();
+  }
+
+  #updateReading(): void {
+    const pause = this.#paused && this.#pendingHead === this.#pending.length;
+    if (pause === this.#transportPaused) return;
+    this.#transportPaused = pause;
+    if (pause) this.#transport?.pause();
+    else this.#transport?.resume();
   }
 
   /** Native parser counters (live messages/bytes for stats()). */

@@ -46,9 +46,17 @@ export class EventQueue {
     return this.length > this.maxEvents || this.#bytes > this.maxBytes;
   }
 
-  /** A quarter of either limit is waiting: enough to write as one batch now rather than wait longer. */
+  /**
+   * A quarter of either limit is waiting: enough to write as one batch now rather than wait longer,
+   * and the mark at which a stream holds its subscription's reading (src/sse.ts).
+   */
   get overBatch(): boolean {
     return this.length * 4 >= this.maxEvents || this.#bytes * 4 >= this.maxBytes;
+  }
+
+  /** Below an eighth of both limits: a stream that held its subscription's reading lets go. */
+  get belowLowWater(): boolean {
+    return this.length * 8 < this.maxEvents && this.#bytes * 8 < this.maxBytes;
   }
 
   push(event: QueuedEvent): void {

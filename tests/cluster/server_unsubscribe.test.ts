@@ -1,10 +1,10 @@
 // Method: one real cluster-enabled node (the pass's redis-server or valkey-server) and pushwire's plain
 // client. CLUSTER DELSLOTS makes the server end a shard subscription on its own (a `sunsubscribe`
 // push), as a slot move does in production; the client's reading is held (@internal holdReading)
-// while the client's own SUNSUBSCRIBE goes out, so the server's push and the command cross exactly as
-// they do when a user unsubscribes during a slot move. The command's real answer then differs by
-// server and slot: a second push (Redis 7.0, slot served again), NOSUB (Valkey 8, slot served again:
-// the connection has no subscription left), CLUSTERDOWN (slot not served, both). Nothing is faked.
+// until its own SUNSUBSCRIBE goes out, so the server's push is still unread then, and push and command
+// cross exactly as they do when a user unsubscribes during a slot move. The command's real answer then
+// differs by server and slot: a second push (Redis 7.0, slot served again), NOSUB (Valkey 8, slot served
+// again: the connection has no subscription left), CLUSTERDOWN (slot not served, both). Nothing is faked.
 import { assert, runtime, sleep, test, waitFor } from "../shim.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
 import { asText, RawConnection, RawError, type RawValue } from "../helpers/raw_resp.ts";

@@ -9,6 +9,8 @@ import { connectCluster, type ClusterClient } from "../../src/cluster/cluster_cl
 import { keySlot, nativeMemory } from "../../src/native/parser.ts";
 import { watch } from "./watch.ts";
 import { RawConnection } from "../helpers/raw_resp.ts";
+import { Flood } from "../helpers/flood.ts";
+import { sequenceOf, sequencePayload } from "../helpers/sequence.ts";
 import type { Message } from "../../src/frame.ts";
 import { ClosedError, InvalidArgumentError } from "../../src/errors.ts";
 
@@ -184,6 +186,38 @@ test(`cluster: two primaries redirecting to each other (MOVED ping-pong) are wai
     await subscription.unsubscribe();
     await done;
   }));
+
+test(`cluster: a for-await consumer with default options gets a burst on two primaries whole and in order (${runtime})`, () =>
+  withClient(async (client) => {
+    // The same pacing as on one node: the subscription's buffer holds the node sockets its messages
+    // come from, so a burst of many socket reads on each primary loses nothing.
+    const ownerOf = (channel: string) => client.topology().slots.find((range) => keySlot(channel) >= range.start && keySlot(channel) <= range.end)!.primary;
+    const channels = Array.from({ length: 64 }, (_, index) => `burst{${index}}`);
+    const first = channels[0];
+    const second = channels.find((channel) => ownerOf(channel) !== ownerOf(first))!;
+    const picked = [first, second].map((channel) => ({ channel, port: Number(ownerOf(channel).split(":")[1]) }));
+    const subscription = await client.ssubscribe(picked.map((entry) => entry.channel));
+    const perChannel = 20_000;
+    const size = 256; // 5 MiB a primary
+    const next = new Map(picked.map(({ channel }) => [channel, 0]));
+    const reading = (async () => {
+      let total = 0;
+      for await (const message of subscription) {
+        const sequence = sequenceOf(message.data);
+        assert.equal(sequence, next.get(message.channel), `in order on ${message.channel}`);
+        next.set(message.channel, sequence + 1);
+        if (++total === 2 * perChannel) break;
+      }
+    })();
+    const floods = await Promise.all(picked.map(({ channel, port }) =>
+      Flood.start({ port, channels: [channel], command: "SPUBLISH", payload: (index) => sequencePayload(index, size), batch: 1_000, total: perChannel })
+    ));
+    await Promise.all(floods.map((flood) => flood.done));
+    await Promise.all(floods.map((flood) => flood.stop()));
+    await reading;
+    assert.deepEqual([...next.values()], [perChannel, perChannel]);
+    assert.equal(client.stats().dropped, 0);
+  }), { timeoutMs: 60_000 });
 
 test(`cluster: overflow "pause" stops reading the nodes' sockets until the consumer drains; nothing is lost (${runtime})`, () =>
   withClient(async (client) => {

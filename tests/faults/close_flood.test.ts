@@ -1,4 +1,4 @@
-// Method: a real redis-server flooded through an independent raw socket (tests/faults/flood.ts) while
+// Method: a real redis-server flooded through an independent raw socket (tests/helpers/flood.ts) while
 // a pushwire client is closed at a random moment, 100 times (seed 000's "dispose during a flood"):
 // sometimes from a timer, sometimes from inside a message callback, with an iterator consuming and a
 // callback subscription at once. No exception may escape, no promise may be left rejected and
@@ -8,7 +8,7 @@ import { assert, runtime, sleep, test } from "../shim.ts";
 import { connect, nativeMemory } from "../../mod.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
 import { seededRandom } from "../integration/support.ts";
-import { Flood } from "./flood.ts";
+import { Flood } from "../helpers/flood.ts";
 
 // deno-lint-ignore no-explicit-any
 declare const Deno: any;

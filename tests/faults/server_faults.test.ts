@@ -2,12 +2,12 @@
 // mid-flood and a restart on the same port, CLIENT KILL TYPE pubsub, the server cutting a slow
 // subscriber at its client-output-buffer-limit, and SIGSTOP (a live socket to a silent server, which
 // only the PING health check can notice). Publishing runs through an independent raw socket
-// (tests/faults/flood.ts), so pushwire only ever plays the subscriber being hurt.
+// (tests/helpers/flood.ts), so pushwire only ever plays the subscriber being hurt.
 import { assert, runtime, sleep, test, waitFor } from "../shim.ts";
 import { connect, type LifecycleEvent, type Message, type Subscription, TimeoutError } from "../../mod.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
 import { assertNoNativeMemory, numsub } from "../integration/support.ts";
-import { Flood } from "./flood.ts";
+import { Flood } from "../helpers/flood.ts";
 
 /** Collects a subscription's messages through its iterator, in the background. */
 function collect(subscription: Subscription): { messages: Message[]; done: Promise<void> } {

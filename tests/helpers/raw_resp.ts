@@ -102,6 +102,8 @@ export class RawConnection {
   #socket: net.Socket;
   #buffer: Uint8Array = new Uint8Array(0);
   #waiting: { resolve: (value: RawValue) => void; reject: (error: Error) => void }[] = [];
+  /** Replies already handed out from the front of #waiting (a pipeline of 100,000 must not shift() each). */
+  #answered = 0;
   #closed: Promise<void>;
   #failure: Error | undefined;
   #closing = false;
@@ -112,7 +114,9 @@ export class RawConnection {
     // server) must fail the waiting commands, not leave them pending forever. Our own close() does not.
     this.#closed = new Promise((resolve) =>
       socket.once("close", () => {
-        const waiting = this.#waiting.splice(0);
+        const waiting = this.#waiting.splice(this.#answered);
+        this.#waiting = [];
+        this.#answered = 0;
         if (!this.#closing) {
           const error = this.#failure ?? new Error("raw_resp: connection closed before the reply");
           for (const waiter of waiting) waiter.reject(error);
@@ -140,11 +144,15 @@ export class RawConnection {
   #onData(chunk: Uint8Array): void {
     this.#buffer = this.#buffer.length ? concat([this.#buffer, chunk]) : new Uint8Array(chunk);
     let offset = 0;
-    while (this.#waiting.length) {
+    while (this.#answered < this.#waiting.length) {
       const parsed = parseValue(this.#buffer, offset);
       if (!parsed) break;
       offset = parsed[1];
-      this.#waiting.shift()!.resolve(parsed[0]);
+      this.#waiting[this.#answered++].resolve(parsed[0]);
+    }
+    if (this.#answered === this.#waiting.length) {
+      this.#waiting = [];
+      this.#answered = 0;
     }
     this.#buffer = this.#buffer.slice(offset);
   }

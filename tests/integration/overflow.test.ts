@@ -40,7 +40,7 @@ test(`overflow drop-oldest (default): keeps the newest bufferSize messages, coun
     await publishBurst(server, "burst", 100);
     await waitFor(() => subscription.stats().received === 100, "100 messages received");
     assert.deepEqual(await take(subscription, 10), [90, 91, 92, 93, 94, 95, 96, 97, 98, 99]);
-    assert.deepEqual(subscription.stats(), { received: 100, delivered: 10, dropped: 90, queueDepth: 0 });
+    assert.deepEqual(subscription.stats(), { received: 100, delivered: 10, dropped: 90, queueDepth: 0, queueBytes: 0, stalls: 1 });
     assert.equal(droppedTotal(events), 90);
     assert.equal(client.stats().dropped, 90);
   }));

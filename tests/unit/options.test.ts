@@ -1,7 +1,7 @@
 // Method: pure TS: resolveSettings() is called with URLs and options and its result compared; no
 // socket is opened.
 import { assert, runtime, test } from "../shim.ts";
-import { defaultBufferSize, resolveSettings } from "../../src/options.ts";
+import { resolveSettings } from "../../src/options.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 
 test(`options: schemes, hosts, ports and defaults (${runtime})`, () => {
@@ -9,8 +9,14 @@ test(`options: schemes, hosts, ports and defaults (${runtime})`, () => {
   assert.deepEqual(plain.endpoint, { kind: "tcp", host: "127.0.0.1", port: 6379 });
   assert.equal(plain.tls, undefined);
   assert.equal(plain.protocol, 3);
-  assert.equal(plain.bufferSize, defaultBufferSize);
-  assert.equal(plain.overflow, "drop-oldest");
+  assert.deepEqual(plain.flow, {
+    bufferSize: 65_536,
+    bufferBytes: 8 * 1024 * 1024,
+    highWaterMark: 1_024,
+    highWaterMarkBytes: 1024 * 1024,
+    slowConsumerMs: 3_000,
+    overflow: "drop-oldest",
+  });
   assert.equal(plain.connectTimeoutMs, 10_000);
   assert.equal(plain.closeTimeoutMs, 1_000);
   assert.ok(plain.reconnect !== undefined);
@@ -53,6 +59,10 @@ test(`options: bad values are InvalidArgumentError naming the option (${runtime}
     ["protocol", () => resolveSettings("redis://h", { protocol: 1 as 2 }), /protocol/],
     ["bufferSize 0", () => resolveSettings("redis://h", { bufferSize: 0 }), /bufferSize/],
     ["overflow", () => resolveSettings("redis://h", { overflow: "nope" as "error" }), /overflow/],
+    ["bufferBytes 0", () => resolveSettings("redis://h", { bufferBytes: 0 }), /bufferBytes/],
+    ["highWaterMark 1.5", () => resolveSettings("redis://h", { highWaterMark: 1.5 }), /highWaterMark/],
+    ["highWaterMarkBytes -1", () => resolveSettings("redis://h", { highWaterMarkBytes: -1 }), /highWaterMarkBytes/],
+    ["slowConsumerMs NaN", () => resolveSettings("redis://h", { slowConsumerMs: NaN }), /slowConsumerMs/],
     ["timeout", () => resolveSettings("redis://h", { connectTimeoutMs: 0 }), /connectTimeoutMs/],
     ["username", () => resolveSettings("redis://h", { username: 1 as unknown as string }), /username/],
     ["hook", () => resolveSettings("redis://h", { onVacated: "x" as unknown as () => void }), /onVacated/],

@@ -5,6 +5,7 @@ import { Frame } from "../../src/frame.ts";
 import { nameRecord, Router } from "../../src/router.ts";
 import { type LifecycleEvent, type ResolvedSubscribeOptions, Subscription, type SubscriptionOwner } from "../../src/subscription.ts";
 import { Counters } from "../../src/stats.ts";
+import { defaultFlow } from "../../src/options.ts";
 import { OverflowError } from "../../src/errors.ts";
 
 const encoder = new TextEncoder();
@@ -50,8 +51,8 @@ function subscription(
   type: "subscribe" | "psubscribe" = "subscribe",
 ): Subscription {
   return new Subscription(owner, type, names.map(nameRecord), {
+    ...defaultFlow,
     bufferSize: 4,
-    overflow: "drop-oldest",
     onMessage: undefined,
     onError: undefined,
     signal: undefined,
@@ -124,7 +125,7 @@ test(`subscription: drop-oldest and drop-newest count and report drops (${runtim
   assert.deepEqual(events.map((event) => event.type === "dropped" && event.count), [3], "one event per burst");
   assert.deepEqual(await drainText(oldest), ["4", "5"]);
   assert.deepEqual(await drainText(newest), ["1", "2"]);
-  assert.deepEqual(oldest.stats(), { received: 5, delivered: 2, dropped: 3, queueDepth: 0 });
+  assert.deepEqual(oldest.stats(), { received: 5, delivered: 2, dropped: 3, queueDepth: 0, queueBytes: 0, stalls: 1 });
   assert.equal(owner.counters.dropped, 6);
 });
 

@@ -1,8 +1,9 @@
-// One cluster node as the cluster client sees it: a single-node `Client` (src/client.ts) to one address,
-// opened without its own reconnection (the cluster decides where to go after a loss), plus the signal
-// the cluster needs and Client does not have yet: "the server dropped one of my subscriptions".
-// Rule: this file is the only one in src/cluster/ that touches Client; if its API moves, only this
-// file changes.
+// One node as a client of many nodes sees it (e.g. a cluster node): a single-node `Client`
+// (src/client.ts) to one address, opened without its own reconnection (its owner decides where to go
+// after a loss), plus the signal the cluster needs and Client does not have yet: "the server dropped
+// one of my subscriptions".
+// Rule: this file is the only one in src/nodes/ and src/cluster/ that touches Client; if its API
+// moves, only this file changes.
 import { Client } from "../client.ts";
 import { ClosedError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
@@ -13,7 +14,7 @@ import type { CommandArgument } from "../protocol/encode.ts";
 import type { ReplyValue } from "../protocol/reply.ts";
 import type { ClientStats } from "../stats.ts";
 import type { Subscription } from "../subscription.ts";
-import { parseAddress } from "./topology.ts";
+import { parseAddress } from "./address.ts";
 
 export type ServerUnsubscribeListener = (name: string, type: SubscriptionType) => void;
 
@@ -59,20 +60,20 @@ function nativeParserFactory(): ParserFactory {
 /** Client's command() if it offers one (it did as @internal, then went private). */
 type CommandCapable = { command?: (args: readonly CommandArgument[]) => Promise<ReplyValue> };
 
-export class ClusterNodeConnection {
+export class NodeClient {
   #closing: Promise<void> | undefined;
   /**
    * Only when Client has no command(): a second, command-only connection to this node for CLUSTER
    * SHARDS/SLOTS, opened on first use and closed with the node.
    */
   #control: Promise<Connection> | undefined;
-  /** Set once the connection was lost or closed: the cluster then drops this object. */
+  /** Set once the connection was lost or closed: the pool then drops this object. */
   failed = false;
 
   private constructor(readonly address: string, readonly client: Client, readonly url: string, readonly options: ClientOptions) {}
 
   /**
-   * Connects to `address` ("host:port") with the cluster's ClientOptions; the node client never
+   * Connects to `address` ("host:port") with its owner's ClientOptions; the node client never
    * reconnects or waits for the server by itself. `onServerUnsubscribe` hears every server-side
    * unsubscribe on this node.
    */
@@ -81,14 +82,14 @@ export class ClusterNodeConnection {
     secure: boolean,
     options: ClientOptions,
     onServerUnsubscribe: ServerUnsubscribeListener,
-  ): Promise<ClusterNodeConnection> {
+  ): Promise<NodeClient> {
     const parsed = parseAddress(address);
-    if (parsed === undefined) throw new Error(`cluster: ${address} is not host:port`);
+    if (parsed === undefined) throw new Error(`node: ${address} is not host:port`);
     const host = parsed.host.includes(":") ? `[${parsed.host}]` : parsed.host;
     const url = `${secure ? "rediss" : "redis"}://${host}:${parsed.port}`;
-    // waitForServer: false as well: a node open must end within connectTimeoutMs (the cluster's close()
+    // waitForServer: false as well: a node open must end within connectTimeoutMs (its owner's close()
     // waits for opens in flight, and its own retries already cover a node that is not up yet). No
-    // signal: it is connectCluster()'s, and nodes open for as long as the cluster client lives.
+    // signal: it is connectCluster()'s, and nodes open for as long as their owner lives.
     const nodeOptions: ClientOptions = {
       ...options, reconnect: false, waitForServer: false, signal: undefined, onOccupied: undefined, onVacated: undefined,
     };
@@ -99,13 +100,13 @@ export class ClusterNodeConnection {
     } else {
       client = await Client.open(url, nodeOptions, watchingParserFactory(onServerUnsubscribe));
     }
-    return new ClusterNodeConnection(address, client, url, nodeOptions);
+    return new NodeClient(address, client, url, nodeOptions);
   }
 
   async command(args: readonly CommandArgument[]): Promise<ReplyValue> {
     const client = this.client as unknown as CommandCapable;
     if (typeof client.command === "function") return client.command(args);
-    if (this.failed) throw new ClosedError("this cluster node connection is closed");
+    if (this.failed) throw new ClosedError("this node connection is closed");
     this.#control ??= Connection.open(resolveSettings(this.url, this.options), "commands", nativeParserFactory(), {
       onPush: () => {},
       onMessage: () => {},
@@ -123,7 +124,7 @@ export class ClusterNodeConnection {
   }
 
   subscribe(type: SubscriptionType, names: (string | Uint8Array)[], onMessage: (frame: Frame) => void): Promise<Subscription> {
-    // onMessage: the node subscription never buffers; the cluster subscription holds the buffer.
+    // onMessage: the node subscription never buffers; its owner's subscription holds the buffer.
     return this.client[type](names, { onMessage });
   }
 
@@ -136,8 +137,8 @@ export class ClusterNodeConnection {
   }
 
   /**
-   * Stops reading this node's socket while `holder` (a member of a cluster subscription whose buffer
-   * is full under the "pause" policy) holds it; every subscription on the node waits with it.
+   * Stops reading this node's socket while `holder` (a member of a placed subscription that holds
+   * reading: flow control, src/flow.ts) holds it; every subscription on the node waits with it.
    */
   holdReading(holder: object): void {
     this.client.holdReading(holder);

@@ -1,9 +1,9 @@
-// A PUBLISH flood for fault tests (not a test file): node:net on 127.0.0.1, independent of pushwire.
+// A PUBLISH flood for tests (not a test file): node:net on 127.0.0.1, independent of pushwire.
 // It writes batches of pipelined PUBLISH commands and waits for their replies (counted, not parsed:
 // each reply to PUBLISH is one `:N\r\n` line) before the next batch, so the server sets the pace.
 // Rule: stop() resolves once the socket is closed; a server that dies just ends the flood.
 import net from "node:net";
-import { concat, encodeCommand } from "../helpers/raw_resp.ts";
+import { concat, encodeCommand } from "./raw_resp.ts";
 
 export interface FloodOptions {
   port: number;
@@ -15,6 +15,8 @@ export interface FloodOptions {
   batch?: number;
   /** Stop after this many messages (default: until stop()). */
   total?: number;
+  /** PUBLISH (default) or SPUBLISH (a shard channel, sent to the node that owns its slot). */
+  command?: "PUBLISH" | "SPUBLISH";
 }
 
 export class Flood {
@@ -56,12 +58,13 @@ export class Flood {
     const batch = this.options.batch ?? 256;
     const total = this.options.total ?? Infinity;
     const { channels, payload } = this.options;
+    const command = this.options.command ?? "PUBLISH";
     let index = 0;
     while (!this.#stopped && !this.#socket.destroyed && index < total) {
       const commands: Uint8Array[] = [];
       const count = Math.min(batch, total - index);
       for (let i = 0; i < count; i++, index++) {
-        commands.push(encodeCommand(["PUBLISH", channels[index % channels.length], payload(index)]));
+        commands.push(encodeCommand([command, channels[index % channels.length], payload(index)]));
       }
       this.#expected += count;
       const acknowledged = new Promise<void>((resolve) => (this.#batchDone = resolve));

@@ -1,0 +1,86 @@
+// What the public calls accept, checked once for every client (Client, ClusterClient): the arguments
+// of subscribe/psubscribe/ssubscribe (names, then a callback or an options object) and of
+// publish/spublish. Rule: nothing is sent before these pass; every refusal is an InvalidArgumentError
+// that names the call and the argument.
+import { InvalidArgumentError } from "./errors.ts";
+import type { Message } from "./frame.ts";
+import { type ResolvedFlow, resolveFlow, type SubscribeOptions, type SubscriptionType } from "./options.ts";
+import { nameRecord, type NameRecord } from "./router.ts";
+import type { ResolvedSubscribeOptions } from "./subscription.ts";
+
+export type NameInput = string | Uint8Array;
+export type SubscribeArgument = NameInput | readonly NameInput[] | SubscribeOptions | ((message: Message) => void);
+
+/** What a subscription takes from its client when the call does not say: the client's flow options. */
+export interface SubscribeDefaults {
+  flow: Readonly<ResolvedFlow>;
+}
+
+/**
+ * `subscribe(...names, callbackOrOptions?)`: the names (deduplicated by their exact bytes; a name
+ * given twice is one server subscription) and the options, defaults filled in.
+ */
+export function parseSubscribeArguments(
+  type: SubscriptionType,
+  args: readonly SubscribeArgument[],
+  defaults: SubscribeDefaults,
+): { records: NameRecord[]; options: ResolvedSubscribeOptions } {
+  let given: SubscribeOptions = {};
+  let names = args;
+  const last = args[args.length - 1];
+  if (typeof last === "function") {
+    given = { onMessage: last as (message: Message) => void };
+    names = args.slice(0, -1);
+  } else if (last !== null && typeof last === "object" && !(last instanceof Uint8Array) && !Array.isArray(last)) {
+    given = last as SubscribeOptions;
+    names = args.slice(0, -1);
+  }
+  const records: NameRecord[] = [];
+  const seen = new Set<string>();
+  for (const name of names.flat() as unknown[]) {
+    if (typeof name !== "string" && !(name instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`${type}: names must be strings or Uint8Arrays, got ${describe(name)}`);
+    }
+    if (name.length === 0) throw new InvalidArgumentError(`${type}: names must not be empty`);
+    const record = nameRecord(name);
+    const key = record.exact ? `t${record.name}` : `b${String.fromCharCode(...record.bytes)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    records.push(record);
+  }
+  if (records.length === 0) throw new InvalidArgumentError(`${type}: give at least one name`);
+  for (const key of ["onMessage", "onError"] as const) {
+    if (given[key] !== undefined && typeof given[key] !== "function") {
+      throw new InvalidArgumentError(`${type}: ${key} must be a function`);
+    }
+  }
+  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError(`${type}: signal must be an AbortSignal`);
+  }
+  return {
+    records,
+    options: {
+      ...resolveFlow(given, defaults.flow),
+      onMessage: given.onMessage,
+      onError: given.onError,
+      signal: given.signal,
+    },
+  };
+}
+
+/** `publish(channel, data)` / `spublish(…)`: `label` is the call's name in the error. */
+export function validatePublishArguments(label: string, channel: unknown, data: unknown): void {
+  if (typeof channel !== "string" && !(channel instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`${label}: channel must be a string or Uint8Array, got ${describe(channel)}`);
+  }
+  if (channel.length === 0) throw new InvalidArgumentError(`${label}: channel must not be empty`);
+  if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`${label}: data must be a string or Uint8Array, got ${describe(data)}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
+}
