@@ -2,10 +2,17 @@
 # The whole test suite, as the README gives it: set-up (idempotent), the Zig unit tests, then every
 # tests/**/*.test.ts under Bun AND under Deno, then the benchmarks in short mode (a broken benchmark
 # fails the suite; benchmarks report numbers, they never assert timings).
-# Ends with one line: "N passed, N failed". Exit status 0 only when nothing failed; with CI=true (.ci/run's
-# environment) a file the set-up or the run leaves behind that git shows, and did not show before, fails.
-# Env: PUSHWIRE_TEST_FILTER=<path prefix under tests/> runs a subset; PUSHWIRE_SKIP_BENCH=1 skips benches;
-#      PUSHWIRE_SOAK=1 enables the long soak tests (CI sets it).
+# Ends with one line: "N passed, N failed" (the sum of every step). Exit status 0 only when nothing failed;
+# with CI=true (.ci/run's environment) a file the set-up or the run leaves behind that git shows, and did
+# not show before, fails.
+# Env: PUSHWIRE_SERVER=redis|valkey|both (default both) picks the servers; PUSHWIRE_TEST_FILTER=<path
+#      prefix under tests/> runs a subset; PUSHWIRE_SKIP_BENCH=1 skips benches; PUSHWIRE_SOAK=1 enables
+#      the long soak tests (CI sets it).
+# Which tests need a server is decided by their folder under tests/: the folders in `once_folders`
+# (unit, native, packaging) run once per runtime; EVERY OTHER folder (integration, faults, sse, cluster,
+# smoke, browser, sentinel, any new one) starts servers and runs once per runtime and per server, with
+# PUSHWIRE_TEST_SERVER set for tests/helpers/server_kind.ts. The Zig tests, deno check, deno lint, the
+# benchmarks and the once-folders run once (their few servers: the first one picked).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -23,6 +30,14 @@ failed=0
 log_dir="$root/tests/output/logs"
 mkdir -p "$log_dir"
 filter="${PUSHWIRE_TEST_FILTER:-}"
+once_folders="unit native packaging"
+
+case "${PUSHWIRE_SERVER:-both}" in
+  both) servers="redis valkey" ;;
+  redis | valkey) servers=$PUSHWIRE_SERVER ;;
+  *) echo "PUSHWIRE_SERVER must be redis, valkey or both (got ${PUSHWIRE_SERVER})"; echo "0 passed, 1 failed"; exit 1 ;;
+esac
+first_server=${servers%% *}
 
 count() { # $1 = step name, $2 = passed, $3 = failed
   printf '== %-28s %5s passed, %s failed\n' "$1" "$2" "$3"
@@ -64,28 +79,63 @@ if [ -z "$filter" ]; then
   else count "deno lint" 0 1; sed 's/\x1b\[[0-9;]*m//g' "$lint_log" | tail -30; fi
 fi
 
-# --- TypeScript tests, both runtimes -------------------------------------------------------------------
-test_root="tests${filter:+/$filter}"
+# --- TypeScript tests, both runtimes (and every server for the server folders) ---------------------
+# Test folders split by the rule above; a filter selects within them.
+once_roots=()
+server_roots=()
+for folder in tests/*/; do
+  folder=${folder%/}
+  name=${folder#tests/}
+  ls "$folder"/*.test.ts >/dev/null 2>&1 || continue # helpers, output: no tests
+  if [ -n "$filter" ] && [[ "$name/" != "${filter%%/*}/"* ]]; then continue; fi
+  root=$folder
+  [ -n "$filter" ] && root="tests/$filter"
+  if [[ " $once_folders " == *" $name "* ]]; then once_roots+=("./$root"); else server_roots+=("./$root"); fi
+done
 
-bun_log="$log_dir/bun.log"
-bun test --timeout 60000 "./$test_root" >"$bun_log" 2>&1
-bun_status=$?
-bun_passed=$(grep -E '^ *[0-9]+ pass$' "$bun_log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-bun_failed=$(grep -E '^ *[0-9]+ fail$' "$bun_log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-[ "$bun_status" -ne 0 ] && [ "${bun_failed:-0}" -eq 0 ] && bun_failed=1
-count "bun test" "${bun_passed:-0}" "${bun_failed:-0}"
-[ "$bun_status" -ne 0 ] && grep -E '^\(fail\)|error:|Error' "$bun_log" | head -40
+run_bun() { # $1 = label, $2 = server, then test roots
+  local label=$1 server=$2 log="$log_dir/bun-$1.log"
+  shift 2
+  PUSHWIRE_TEST_SERVER=$server bun test --timeout 60000 "$@" >"$log" 2>&1
+  local status=$?
+  local bun_passed bun_failed
+  bun_passed=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  bun_failed=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  [ "$status" -ne 0 ] && [ "${bun_failed:-0}" -eq 0 ] && bun_failed=1
+  count "bun test ($label)" "${bun_passed:-0}" "${bun_failed:-0}"
+  [ "$status" -ne 0 ] && grep -E '^\(fail\)|error:|Error' "$log" | head -40
+}
 
-deno_log="$log_dir/deno.log"
-deno test -A --no-check --quiet "$test_root" >"$deno_log" 2>&1
-deno_status=$?
-# Deno colours its summary even with NO_COLOR when it thinks it writes to a terminal: strip ANSI codes.
-deno_summary=$(sed 's/\x1b\[[0-9;]*m//g' "$deno_log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -1)
-deno_passed=$(echo "$deno_summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
-deno_failed=$(echo "$deno_summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
-[ "$deno_status" -ne 0 ] && [ "${deno_failed:-0}" -eq 0 ] && deno_failed=1
-count "deno test" "${deno_passed:-0}" "${deno_failed:-0}"
-[ "$deno_status" -ne 0 ] && sed 's/\x1b\[[0-9;]*m//g' "$deno_log" | grep -E 'FAILED|=> |error:' | head -40
+run_deno() { # $1 = label, $2 = server, then test roots
+  local label=$1 server=$2 log="$log_dir/deno-$1.log"
+  shift 2
+  PUSHWIRE_TEST_SERVER=$server deno test -A --no-check --quiet "$@" >"$log" 2>&1
+  local status=$?
+  # Deno colours its summary even with NO_COLOR when it thinks it writes to a terminal: strip ANSI codes.
+  local summary deno_passed deno_failed
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -1)
+  deno_passed=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
+  deno_failed=$(echo "$summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
+  [ "$status" -ne 0 ] && [ "${deno_failed:-0}" -eq 0 ] && deno_failed=1
+  count "deno test ($label)" "${deno_passed:-0}" "${deno_failed:-0}"
+  [ "$status" -ne 0 ] && sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'FAILED|=> |error:' | head -40
+}
+
+if [ "${#once_roots[@]}" -gt 0 ]; then
+  run_bun once "$first_server" "${once_roots[@]}"
+  run_deno once "$first_server" "${once_roots[@]}"
+fi
+if [ "${#server_roots[@]}" -gt 0 ]; then
+  for server in $servers; do
+    if ! command -v "$server-server" >/dev/null 2>&1; then
+      count "$server-server" 0 1
+      echo "$server-server is not installed (scripts/setup.sh installs it; PUSHWIRE_SERVER picks the servers)"
+      continue
+    fi
+    run_bun "$server" "$server" "${server_roots[@]}"
+    run_deno "$server" "$server" "${server_roots[@]}"
+  done
+fi
 
 # --- Benchmarks, short mode ------------------------------------------------------------------------------
 if [ -z "$filter" ] && [ -z "${PUSHWIRE_SKIP_BENCH:-}" ] && [ -x scripts/bench.sh ]; then

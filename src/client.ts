@@ -254,7 +254,7 @@ export class Client implements AsyncDisposable, RelocatableClient {
     try {
       const connection = await this.#subscriberConnection();
       const names = vacated.map((entry) => entry.record.argument);
-      await connection.subscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed);
+      await connection.unsubscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed);
     } catch {
       // The connection is gone: the server dropped these subscriptions with it.
     }
@@ -310,7 +310,7 @@ export class Client implements AsyncDisposable, RelocatableClient {
     this.#vacated(entry);
     const error = new ConnectionError(
       `the server ended the ${type} subscription to ${JSON.stringify(entry.record.name)} on its own ` +
-        `(a shard channel whose slot moved, or the channel was removed): subscribe again`,
+        `(a shard channel whose slot moved, or whose node changed role in a failover): subscribe again`,
     );
     for (const member of [...entry.members]) {
       const subscription = member as Subscription;
@@ -605,7 +605,7 @@ export class Client implements AsyncDisposable, RelocatableClient {
       const names = [...this.#router.entries(type)].map((entry) => entry.record.argument);
       if (names.length === 0) continue;
       // Sent directly: the client already refuses new commands. Not awaited: the socket closes soon.
-      this.#subscriber.subscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed)
+      this.#subscriber.unsubscribeCommand(commands[type].unsubscribe, names, commands[type].unsubscribed)
         .catch(() => {});
     }
   }

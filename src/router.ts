@@ -8,6 +8,7 @@ import type { Frame } from "./frame.ts";
 import type { ParserLimits } from "./native/parser.ts";
 import { PW_DEFAULT_MAX_BULK_LENGTH } from "./native/symbols.ts";
 import type { SubscriptionType } from "./options.ts";
+import { bytesKey } from "./name_key.ts";
 
 /** One subscribed name as the router, the wire and the user see it. */
 export interface NameRecord {
@@ -124,7 +125,7 @@ function bytesEqual(left: Uint8Array, right: Uint8Array): boolean {
  * (a 1 MiB binary name included): the bytes are converted in bounded slices.
  */
 export function nameKey(record: NameRecord): string {
-  return record.exact ? `t${record.name}` : `b${latin1(record.bytes)}`;
+  return record.exact ? `t${record.name}` : `b${bytesKey(record.bytes)}`;
 }
 
 /**
@@ -142,34 +143,22 @@ export function checkNameLength(type: SubscriptionType, record: NameRecord, limi
   }
 }
 
-/**
- * One char per byte: a collision-free string key for arbitrary bytes. In slices of 4096 because
- * String.fromCharCode(...bytes) passes every byte as an argument: a long name overflows the stack.
- */
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 4096) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
-  }
-  return text;
-}
-
 class Table {
   readonly text = new Map<string, ServerSubscription>();
   readonly binary = new Map<string, ServerSubscription>();
 
   get(record: NameRecord): ServerSubscription | undefined {
-    return record.exact ? this.text.get(record.name) : this.binary.get(latin1(record.bytes));
+    return record.exact ? this.text.get(record.name) : this.binary.get(bytesKey(record.bytes));
   }
 
   set(record: NameRecord, entry: ServerSubscription): void {
     if (record.exact) this.text.set(record.name, entry);
-    else this.binary.set(latin1(record.bytes), entry);
+    else this.binary.set(bytesKey(record.bytes), entry);
   }
 
   delete(record: NameRecord): void {
     if (record.exact) this.text.delete(record.name);
-    else this.binary.delete(latin1(record.bytes));
+    else this.binary.delete(bytesKey(record.bytes));
   }
 
   /**
@@ -178,7 +167,7 @@ class Table {
    */
   findBinary(name: string, bytes: Uint8Array | undefined): ServerSubscription | undefined {
     if (this.binary.size === 0 || bytes === undefined || !name.includes("\uFFFD")) return undefined;
-    return this.binary.get(latin1(bytes));
+    return this.binary.get(bytesKey(bytes));
   }
 
   get size(): number {

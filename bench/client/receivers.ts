@@ -193,7 +193,7 @@ const makeViews: ViewMaker = typeof (globalThis as { Bun?: unknown }).Bun !== "u
 
 async function openSocketFloor(url: string, options: ReceiverOptions, views: boolean): Promise<Receiver> {
   if (options.protocol !== 3) throw new Error("socket floors count RESP3 push frames only");
-  const { openTransport }: Any = await import("../../src/transport/transport.ts");
+  const { openTransport }: Any = await import("../../src/transport/open.ts");
   const { port, hostname } = new URL(url);
   const encoder = new TextEncoder();
   let subscribed: (() => void) | undefined;

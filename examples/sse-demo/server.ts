@@ -1,7 +1,7 @@
 // pushwire SSE demo: chat rooms over Valkey/Redis pub/sub, streamed to browsers with sse().
 //   bun examples/sse-demo/server.ts          deno run -A examples/sse-demo/server.ts
-// Env: VALKEY_URL or REDIS_URL (else a local redis-server is started on a free loopback port and
-// stopped on exit), PORT (default 8080; 0 = any free port), HOST (default 127.0.0.1).
+// Env: VALKEY_URL or REDIS_URL (else a local valkey-server, or redis-server, is started on a free
+// loopback port and stopped on exit), PORT (default 8080; 0 = any free port), HOST (default 127.0.0.1).
 // Routes: GET /  the page · GET /rooms/:room/events  the room as an event stream ·
 //         POST /rooms/:room  {"text": "...", "name": "..."} → PUBLISH · GET /stats  live counters.
 // The one runtime-specific piece is `listen()` (Bun.serve vs Deno.serve, picked at run time);
@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import process from "node:process";
 import { connect } from "../../mod.ts";
 import { openSSE, type SSEStream } from "../../src/sse.ts";
-import { type LocalRedis, startLocalRedis } from "./local_redis.ts";
+import { type LocalServer, startLocalServer } from "./local_server.ts";
 
 // deno-lint-ignore no-explicit-any
 declare const Bun: any;
@@ -18,7 +18,7 @@ declare const Bun: any;
 declare const Deno: any;
 
 export interface DemoOptions {
-  /** redis:// or valkey:// URL; default: VALKEY_URL, REDIS_URL, else a local redis-server. */
+  /** redis:// or valkey:// URL; default: VALKEY_URL, REDIS_URL, else a local valkey-server (or redis-server). */
   redisUrl?: string;
   /** HTTP port (0 = any free port); default: PORT or 8080. */
   port?: number;
@@ -82,11 +82,11 @@ async function readMessage(request: Request): Promise<{ text: string; name: stri
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const env = process.env;
-  let localRedis: LocalRedis | undefined;
+  let localServer: LocalServer | undefined;
   let redisUrl = options.redisUrl ?? env.VALKEY_URL ?? env.REDIS_URL;
   if (!redisUrl) {
-    localRedis = await startLocalRedis();
-    redisUrl = localRedis.url;
+    localServer = await startLocalServer();
+    redisUrl = localServer.url;
   }
   const log = options.quiet ? () => {} : (line: string) => console.log(line);
   const occupied = new Set<string>();
@@ -140,7 +140,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     }
   });
   const url = `http://${hostname}:${server.port}/`;
-  log(`pushwire SSE demo on ${url}  (redis: ${redisUrl}${localRedis ? `, local pid ${localRedis.pid}` : ""})`);
+  log(`pushwire SSE demo on ${url}  (server: ${redisUrl}${localServer ? `, local ${localServer.binary} pid ${localServer.pid}` : ""})`);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -148,7 +148,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       for (const stream of streams) stream.close(); // Deno's shutdown waits for open responses
       await server.stop();
       await client.close();
-      await localRedis?.stop();
+      await localServer?.stop();
     })();
   return { url, redisUrl, channel, stop };
 }

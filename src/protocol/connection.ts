@@ -1,15 +1,19 @@
 // One server connection: a transport, its own native parser, the handshake, and the command pipeline.
 // Commands issued in one tick are coalesced into one write (auto-pipelining); replies are matched to
 // commands in order (FIFO). Subscribe-family commands are answered by push frames (one per name)
-// rather than a reply, so their queue entry counts those frames instead.
+// rather than a reply, so their queue entry counts those frames instead. An UNSUBSCRIBE-family
+// command goes out with a PING behind it and owns every answer up to the PING's (see
+// unsubscribeCommand: the server's own unsubscribe pushes look like its confirmations).
 // Rule: pull only — each received chunk is fed to the parser once, then every complete frame drained.
 import { ClosedError, ConnectionError, PushwireError, ReplyError, TimeoutError } from "../errors.ts";
 import type { Frame, FrameKind } from "../frame.ts";
 import { HealthCheck } from "../health.ts";
 import type { NativeStats, ParserLimits } from "../native/parser.ts";
 import type { Settings } from "../options.ts";
-import { describeEndpoint, openTransport, type Transport } from "../transport/transport.ts";
+import { openTransport } from "../transport/open.ts";
+import { describeEndpoint, type Transport } from "../transport/transport.ts";
 import { type CommandArgument, CommandBuffer } from "./encode.ts";
+import { bytesKey, wireNameKey } from "../name_key.ts";
 import { decodeReply, type ReplyValue } from "./reply.ts";
 
 /** The part of NativeParser a connection uses (tests may pass a stand-in with the same contract). */
@@ -33,10 +37,11 @@ export type ParserFactory = (
 ) => FrameParser;
 
 /**
- * What a queued command waits for: a reply, `count` subscribe-family pushes of one kind, or (a PING)
- * either a reply or a "pong" push — a RESP2 connection in subscribe mode answers PING with a push.
+ * What a queued command waits for: a reply, `count` subscribe-family pushes of one kind, (a PING)
+ * either a reply or a "pong" push — a RESP2 connection in subscribe mode answers PING with a push —
+ * or (an UNSUBSCRIBE-family command and its PING) the PING's answer, see UnsubscribeFence.
  */
-type Expectation = "reply" | "ping" | FrameKind;
+type Expectation = "reply" | "ping" | "fence" | FrameKind;
 
 interface PendingCommand {
   label: string;
@@ -46,6 +51,24 @@ interface PendingCommand {
   remaining: number;
   resolve(value: ReplyValue): void;
   reject(error: Error): void;
+  /** Only for expect "fence". */
+  fence?: UnsubscribeFence;
+}
+
+/**
+ * An UNSUBSCRIBE-family command in flight, followed by a PING. Until the PING is answered, pushes of
+ * `kind` for its names and one error belong to it: its confirmations, or the server's own unsubscribe
+ * of one of the names just before the command arrived, then the command's real answer (a second push;
+ * or an error: MOVED or CLUSTERDOWN from a cluster node whose slot went away; on Valkey 8, NOSUB
+ * when the connection has no subscription left at all). Pushes for other names are the server's own
+ * and go to onPush.
+ */
+interface UnsubscribeFence {
+  kind: FrameKind;
+  names: Set<string>;
+  /** The command's error answer, other than NOSUB (which means: nothing is subscribed, done). */
+  error: ReplyError | undefined;
+  errors: number;
 }
 
 export interface ConnectionEvents {
@@ -223,20 +246,36 @@ export class Connection {
     return this.#enqueue([command, ...names], confirmKind, names.length).then(() => undefined);
   }
 
+  /**
+   * Sends an UNSUBSCRIBE-family command for `names` (already unique) and a PING; resolves when the
+   * PING is answered, by then the server has processed the command. Rejects with the ReplyError the
+   * command got, except Valkey 8's NOSUB ("not in subscribed mode": nothing was subscribed any more).
+   * Counting `confirmKind` pushes instead would end early when the server unsubscribed a name on its
+   * own (a shard channel whose slot moved) just before the command, and the command's real answer
+   * would then meet the next command: an error there fails the wrong command or, with none waiting,
+   * the connection.
+   */
+  unsubscribeCommand(command: string, names: readonly CommandArgument[], confirmKind: FrameKind): Promise<void> {
+    const fence: UnsubscribeFence = { kind: confirmKind, names: new Set(names.map(wireNameKey)), error: undefined, errors: 0 };
+    return this.#enqueue([command, ...names], "fence", 1, undefined, undefined, fence).then(() => undefined);
+  }
+
   #enqueue(
     args: readonly CommandArgument[],
     expect: Expectation,
     count: number,
     label?: string,
     secret?: string,
+    fence?: UnsubscribeFence,
   ): Promise<ReplyValue> {
     if (this.#closed || this.#closing) {
       return Promise.reject(this.#lostError ?? new ClosedError("the connection is closed"));
     }
     return new Promise<ReplyValue>((resolve, reject) => {
-      this.#pending.push({ label: label ?? String(args[0]), secret, expect, remaining: count, resolve, reject });
+      this.#pending.push({ label: label ?? String(args[0]), secret, expect, remaining: count, resolve, reject, fence });
       if (this.#transportPaused) this.#updateReading();
       this.#outgoing.append(args);
+      if (fence !== undefined) this.#outgoing.append(["PING"]);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         queueMicrotask(() => this.#flush());
@@ -278,6 +317,10 @@ export class Connection {
   /** Every frame but a published message (see #onFrame). */
   #route(frame: Frame): void {
     const head = this.#pendingHead < this.#pending.length ? this.#pending[this.#pendingHead] : undefined;
+    if (head?.fence !== undefined) {
+      this.#routeFenced(head, head.fence, frame);
+      return;
+    }
     if (frame.kind === "reply" || (frame.kind === "pong" && head?.expect === "ping")) {
       if (head?.expect !== "reply" && head?.expect !== "ping") {
         this.#fail(new ConnectionError("the server sent a reply that no command was waiting for"));
@@ -301,6 +344,27 @@ export class Connection {
         this.#shift();
         head.resolve(null);
       }
+      return;
+    }
+    this.#events.onPush(frame);
+  }
+
+  /** A frame while an UNSUBSCRIBE-family command and its PING are the oldest unanswered (see UnsubscribeFence). */
+  #routeFenced(head: PendingCommand, fence: UnsubscribeFence, frame: Frame): void {
+    const kind = frame.kind;
+    if (kind === fence.kind) {
+      if (!fence.names.has(bytesKey(frame.channelBytes))) this.#events.onPush(frame);
+      return;
+    }
+    if (kind === "error" && fence.errors++ === 0 && !answersPing(frame.text())) {
+      const text = frame.text();
+      if (!notSubscribed(text)) fence.error = new ReplyError(text, head.label);
+      return;
+    }
+    if (kind === "reply" || kind === "pong" || kind === "error") {
+      this.#shift();
+      if (fence.error !== undefined) head.reject(fence.error);
+      else head.resolve(null);
       return;
     }
     this.#events.onPush(frame);
@@ -411,6 +475,19 @@ export class Connection {
     this.#parserClosed = true;
     this.#parser.close();
   }
+}
+
+/**
+ * Valkey 8 answers an UNSUBSCRIBE-family command on a connection with no subscription at all with one
+ * error, "NOSUB 'unsubscribe' command executed not in subscribed mode" (Redis 7 confirms each name).
+ */
+function notSubscribed(errorText: string): boolean {
+  return errorText.startsWith("NOSUB ");
+}
+
+/** An error that can only be the fence PING's own answer: a user whose ACL denies PING ('ping' named). */
+function answersPing(errorText: string): boolean {
+  return /'ping'/i.test(errorText);
 }
 
 function helloUnsupported(error: ReplyError): boolean {

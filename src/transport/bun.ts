@@ -1,4 +1,4 @@
-// Sockets on Bun (Bun.connect): TCP, TLS and unix. Loaded only on Bun (see transport.ts).
+// Sockets on Bun (Bun.connect): TCP, TLS and unix. Loaded only on Bun (see open.ts).
 // Rule: socket.write() may take fewer bytes than offered; the rest waits in `#pending` and goes out
 // on the `drain` callback, in order, before anything written later.
 import { ConnectionError } from "../errors.ts";

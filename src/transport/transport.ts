@@ -1,6 +1,6 @@
 // The one small interface both socket implementations (bun.ts, deno.ts) provide, so the client never
-// knows which runtime it runs on. Rule: runtime-specific code lives only in bun.ts and deno.ts, and the
-// one matching the current runtime is imported lazily (the other runtime's globals never load).
+// knows which runtime it runs on, and what they share. Rule: runtime-specific code lives only in
+// bun.ts and deno.ts; open.ts picks one of them, and nothing here imports either.
 import type { Endpoint, TlsOptions } from "../options.ts";
 
 export interface TransportHandlers {
@@ -45,21 +45,6 @@ export interface Transport {
 }
 
 export type OpenTransport = (target: TransportTarget, handlers: TransportHandlers) => Promise<Transport>;
-
-declare const Bun: unknown;
-
-let opener: Promise<OpenTransport> | undefined;
-
-/**
- * Opens a socket with the current runtime's implementation; with TLS, resolves only after the
- * server's certificate passed. Rejects with ConnectionError (TlsError for a failed handshake).
- */
-export async function openTransport(target: TransportTarget, handlers: TransportHandlers): Promise<Transport> {
-  opener ??= typeof Bun !== "undefined"
-    ? import("./bun.ts").then((module) => module.openTransport)
-    : import("./deno.ts").then((module) => module.openTransport);
-  return (await opener)(target, handlers);
-}
 
 /** "127.0.0.1:6379" or "/tmp/redis.sock", for error messages. */
 export function describeEndpoint(endpoint: Endpoint): string {

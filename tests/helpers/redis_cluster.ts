@@ -1,5 +1,6 @@
-// A real Redis Cluster for TESTS ONLY: N `redis-server --cluster-enabled yes` processes on random
-// loopback ports, joined with `redis-cli --cluster create`, torn down by the PIDs we started.
+// A real Valkey/Redis Cluster for TESTS ONLY: N `redis-server --cluster-enabled yes` processes (or
+// valkey-server: tests/helpers/server_kind.ts picks) on random loopback ports, joined with
+// `redis-cli --cluster create` (or valkey-cli), torn down by the PIDs we started.
 // Rule: one cluster per test file (creating one costs ~2 s); tests that break it (kill, failover)
 // run last in their file or use their own cluster.
 // Rule: nothing here waits without a bound. Every command, node start and `redis-cli` run has a
@@ -9,7 +10,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { RedisServer } from "./redis_server.ts";
 import { asText, RawConnection, RawError, type RawValue } from "./raw_resp.ts";
-import { cliBinary } from "./server_kind.ts";
+import { cliBinary, serverBinary } from "./server_kind.ts";
 
 export interface RedisClusterOptions {
   /** Primaries (at least 3: redis-cli refuses fewer). */
@@ -37,7 +38,7 @@ const portSpan = 30_000;
 // Deadlines: generous (2 shared cores, other test runs and benchmarks), but bounded.
 /** One command to a local node: answered in milliseconds when all is well. */
 const commandTimeoutMs = 10_000;
-/** One `redis-server` start (spawn + the PID check of RedisServer.start). */
+/** One node start (spawn + the PID check of RedisServer.start). */
 const nodeStartTimeoutMs = 15_000;
 /** `redis-cli --cluster create` (it waits for the nodes to agree, without a limit of its own). */
 const createTimeoutMs = 30_000;
@@ -62,7 +63,7 @@ export class RedisCluster {
     try {
       const usedPorts = new Set<number>();
       for (let index = 0; index < total; index++) servers.push(await startNode(usedPorts, nodeTimeoutMs));
-      await runRedisCli([
+      await runClusterCli([
         "--cluster", "create", ...servers.map((server) => `${server.host}:${server.port}`),
         "--cluster-replicas", String(replicasPerPrimary), "--cluster-yes",
       ]);
@@ -256,7 +257,7 @@ async function startNode(usedPorts: Set<number>, nodeTimeoutMs: number): Promise
         ],
       });
       // Still bounded if another process grabs the port between the check above and the spawn.
-      const server = await withDeadline(starting, nodeStartTimeoutMs, `redis-server to start on port ${port}`)
+      const server = await withDeadline(starting, nodeStartTimeoutMs, `${serverBinary()} to start on port ${port}`)
         .catch((error) => {
           starting.then((late) => late.stop(), () => {}); // a start that finishes late must not leak
           throw error;
@@ -297,9 +298,10 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Pro
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
-function runRedisCli(args: string[]): Promise<void> {
+function runClusterCli(args: string[]): Promise<void> {
+  const cli = cliBinary();
   return new Promise((resolve, reject) => {
-    const child = spawn(cliBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cli, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     // `--cluster create` waits for the nodes to agree with no limit of its own: stop it after
     // createTimeoutMs and fail with what it printed.
@@ -317,7 +319,7 @@ function runRedisCli(args: string[]): Promise<void> {
     child.once("exit", (code) => {
       clearTimeout(timer);
       if (code === 0 && !output.includes("[ERR]")) resolve();
-      else reject(new Error(`redis-cli ${args.join(" ")} failed (${code}):\n${output}`));
+      else reject(new Error(`${cli} ${args.join(" ")} failed (${code}):\n${output}`));
     });
   });
 }

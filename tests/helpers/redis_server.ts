@@ -1,5 +1,6 @@
-// Real redis-server processes for integration and fault tests: one per test file (or per test),
-// on a random loopback port, stopped by the PID we started. Nothing here touches other processes.
+// Real server processes for integration and fault tests: one per test file (or per test), on a random
+// loopback port, stopped by the PID we started. Nothing here touches other processes. Which binary
+// (redis-server or valkey-server) is the test pass's choice: tests/helpers/server_kind.ts.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -55,12 +56,13 @@ export class RedisServer {
       }
     }
     rmSync(directory, { recursive: true, force: true });
-    throw new Error(`could not start redis-server: ${lastError}`);
+    throw new Error(`could not start ${serverBinary()}: ${lastError}`);
   }
 
   async #launch(): Promise<void> {
+    const binary = serverBinary();
     const child = spawn(
-      serverBinary(),
+      binary,
       [
         ...(this.configFile === undefined ? [] : [this.configFile]),
         "--port", String(this.port), "--bind", this.host, "--save", "", "--appendonly", "no",
@@ -75,7 +77,7 @@ export class RedisServer {
     const deadline = Date.now() + 5_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`redis-server exited early (port ${this.port}): ${stderr.trim()}`);
+        throw new Error(`${binary} exited early (port ${this.port}): ${stderr.trim()}`);
       }
       try {
         // The port is random: make sure the server answering is the process we started, not
@@ -85,7 +87,7 @@ export class RedisServer {
         if (text.includes(`process_id:${child.pid}\r\n`)) return;
         throw new Error(`port ${this.port} answered by another process`);
       } catch {
-        if (Date.now() > deadline) throw new Error(`redis-server did not accept on ${this.port}: ${stderr}`);
+        if (Date.now() > deadline) throw new Error(`${binary} did not accept on ${this.port}: ${stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }

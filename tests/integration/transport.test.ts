@@ -5,7 +5,7 @@
 // only copied: on Deno its memory is reused by the next read (that is allowed).
 import net from "node:net";
 import { assert, runtime, test } from "../shim.ts";
-import { openTransport } from "../../src/transport/transport.ts";
+import { openTransport } from "../../src/transport/open.ts";
 
 const STREAM_BYTES = 8 * 1024 * 1024;
 

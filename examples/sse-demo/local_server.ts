@@ -1,6 +1,6 @@
-// A throwaway redis-server for the demo when no VALKEY_URL/REDIS_URL is given: a free loopback port,
-// no persistence, stopped by the PID we started (on stop(), and as a last resort on process exit).
-// Small on purpose; examples never import test helpers.
+// A throwaway server for the demo when no VALKEY_URL/REDIS_URL is given: valkey-server when it is
+// installed, else redis-server; a free loopback port, no persistence, stopped by the PID we started
+// (on stop(), and as a last resort on process exit). Small on purpose; examples never import test helpers.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -8,9 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 
-export interface LocalRedis {
+/** The binaries tried, in order: the first one installed is started. */
+export const localServerBinaries: readonly string[] = ["valkey-server", "redis-server"];
+
+export interface LocalServer {
   readonly url: string;
   readonly pid: number;
+  /** The binary started (one of the candidates). */
+  readonly binary: string;
   stop(): Promise<void>;
 }
 
@@ -36,16 +41,16 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-async function launch(port: number, directory: string): Promise<ChildProcess> {
+async function launch(binary: string, port: number, directory: string): Promise<ChildProcess> {
   const child = spawn(
-    "redis-server",
+    binary,
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
       "--daemonize", "no", "--dir", directory, "--loglevel", "warning"],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const failed = new Promise<Error>((resolve) => {
-    child.once("error", resolve); // e.g. redis-server not installed
-    child.once("exit", (code) => resolve(new Error(`redis-server exited with code ${code}`)));
+    child.once("error", resolve); // e.g. not installed (code ENOENT)
+    child.once("exit", (code) => resolve(new Error(`${binary} exited with code ${code}`)));
   });
   const deadline = Date.now() + 5_000;
   while (Date.now() < deadline) {
@@ -55,21 +60,37 @@ async function launch(port: number, directory: string): Promise<ChildProcess> {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   child.kill("SIGKILL");
-  throw new Error(`redis-server did not accept connections on 127.0.0.1:${port} within 5 s`);
+  throw new Error(`${binary} did not accept connections on 127.0.0.1:${port} within 5 s`);
 }
 
-/** Starts redis-server on a free 127.0.0.1 port (a few tries: another process may take the port first). */
-export async function startLocalRedis(): Promise<LocalRedis> {
-  const directory = mkdtempSync(join(tmpdir(), "pushwire-demo-redis-"));
+/**
+ * Starts the first installed of `binaries` on a free 127.0.0.1 port (a few tries each: another process
+ * may take the port first).
+ */
+export async function startLocalServer(binaries: readonly string[] = localServerBinaries): Promise<LocalServer> {
+  const directory = mkdtempSync(join(tmpdir(), "pushwire-demo-server-"));
+  const errors: string[] = [];
+  for (const binary of binaries) {
+    const started = await startOn(binary, directory).catch((error: Error) => error);
+    if (!(started instanceof Error)) return started;
+    errors.push(`${binary}: ${started.message}`);
+  }
+  rmSync(directory, { recursive: true, force: true });
+  throw new Error(
+    `could not start a local server (is valkey-server or redis-server installed? set VALKEY_URL to use another):\n  ${errors.join("\n  ")}`,
+  );
+}
+
+async function startOn(binary: string, directory: string): Promise<LocalServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     let child: ChildProcess;
     try {
-      child = await launch(port, directory);
+      child = await launch(binary, port, directory);
     } catch (error) {
       lastError = error;
-      if ((error as { code?: string }).code === "ENOENT") break;
+      if ((error as { code?: string }).code === "ENOENT") break; // not installed: the next binary
       continue;
     }
     const pid = child.pid!;
@@ -92,8 +113,7 @@ export async function startLocalRedis(): Promise<LocalRedis> {
         }
         rmSync(directory, { recursive: true, force: true });
       })();
-    return { url: `redis://127.0.0.1:${port}`, pid, stop };
+    return { url: `redis://127.0.0.1:${port}`, pid, binary, stop };
   }
-  rmSync(directory, { recursive: true, force: true });
-  throw new Error(`could not start a local redis-server (is it installed? set VALKEY_URL to use another): ${lastError}`);
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
 }
