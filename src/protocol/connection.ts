@@ -10,7 +10,7 @@ import type { NativeStats, ParserLimits } from "../native/parser.ts";
 import type { Settings } from "../options.ts";
 import { describeEndpoint, openTransport, type Transport } from "../transport/transport.ts";
 import { type CommandArgument, CommandBuffer } from "./encode.ts";
-import { decodeReply, type ReplyValue } from "./reply.ts";
+import { type DecodeOptions, decodeReply, type ReplyValue } from "./reply.ts";
 
 /** The part of NativeParser a connection uses (tests may pass a stand-in with the same contract). */
 export interface FrameParser {
@@ -42,6 +42,8 @@ interface PendingCommand {
   label: string;
   expect: Expectation;
   remaining: number;
+  /** How its reply is decoded (bulk strings as text, or as bytes). */
+  decode: DecodeOptions | undefined;
   resolve(value: ReplyValue): void;
   reject(error: Error): void;
 }
@@ -190,8 +192,8 @@ export class Connection {
   }
 
   /** Sends a command in this tick's write; resolves with the decoded reply. */
-  command(args: readonly CommandArgument[], label?: string): Promise<ReplyValue> {
-    return this.#enqueue(args, "reply", 1, label);
+  command(args: readonly CommandArgument[], label?: string, decode?: DecodeOptions): Promise<ReplyValue> {
+    return this.#enqueue(args, "reply", 1, label, decode);
   }
 
   /**
@@ -202,12 +204,18 @@ export class Connection {
     return this.#enqueue([command, ...names], confirmKind, names.length).then(() => undefined);
   }
 
-  #enqueue(args: readonly CommandArgument[], expect: Expectation, count: number, label?: string): Promise<ReplyValue> {
+  #enqueue(
+    args: readonly CommandArgument[],
+    expect: Expectation,
+    count: number,
+    label?: string,
+    decode?: DecodeOptions,
+  ): Promise<ReplyValue> {
     if (this.#closed || this.#closing) {
       return Promise.reject(this.#lostError ?? new ClosedError("the connection is closed"));
     }
     return new Promise<ReplyValue>((resolve, reject) => {
-      this.#pending.push({ label: label ?? String(args[0]), expect, remaining: count, resolve, reject });
+      this.#pending.push({ label: label ?? String(args[0]), expect, remaining: count, decode, resolve, reject });
       if (this.#transportPaused) this.#updateReading();
       this.#outgoing.append(args);
       if (!this.#flushScheduled) {
@@ -257,7 +265,7 @@ export class Connection {
         return;
       }
       this.#shift();
-      head.resolve(decodeReply(frame.data));
+      head.resolve(decodeReply(frame.data, head.decode));
       return;
     }
     if (frame.kind === "error") {
