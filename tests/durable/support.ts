@@ -60,7 +60,8 @@ export class Recorder {
   }
 
   async waitForEvent(type: LifecycleEvent["type"], timeoutMs = 10_000): Promise<LifecycleEvent> {
-    return await waitFor(() => this.events.find((event) => event.type === type), `a ${type} event`, timeoutMs);
+    const found = await waitFor(() => this.events.find((event) => event.type === type), `a ${type} event`, timeoutMs);
+    return found!;
   }
 }
 
