@@ -85,6 +85,23 @@ test(`durable: CLIENT KILL TYPE pubsub while 30 are published: all 30 once, in o
     assert.equal(subscription.stats().dropped, 0);
   }));
 
+test(`durable: what was published while disconnected arrives after the reconnect, with nothing published after it (${label})`, () =>
+  withServer(async (server) => {
+    await using publisher = await connect(server.url);
+    await using client = await connect(server.url);
+    const subscription = await client.subscribe("quiet", { history: {} });
+    const recorder = new Recorder(subscription);
+    await publishAll(publisher, "quiet", ["before"], history);
+    await recorder.waitForCount(1);
+    await server.command("CLIENT", "KILL", "TYPE", "pubsub");
+    await publishAll(publisher, "quiet", numbered("q", 10), history); // one write, right after the kill
+    const event = await recorder.waitForEvent("recovered");
+    await recorder.waitForCount(11);
+    assert.deepEqual(recorder.texts(), ["before", ...numbered("q", 10)]);
+    assert.ok(recorder.events.findIndex((item) => item.type === "reconnected") < recorder.events.indexOf(event));
+    assert.deepEqual({ ...event, at: 0 }, { type: "recovered", at: 0, count: 10, complete: true });
+  }));
+
 test(`durable: history trimmed past the resume id: the newest 10 arrive, recovered complete: false, lost: 90 (${label})`, () =>
   withServer(async (server) => {
     await using publisher = await connect(server.url);
