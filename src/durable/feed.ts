@@ -84,8 +84,6 @@ export class DurableFeed {
   readonly #settings: DurableFeedSettings;
   /** The last entry delivered, or where reading starts (exclusive). */
   #last: EntryId = beforeAnyStream;
-  /** The initial `{ last: n }` start, until the stream's end was read. */
-  #lastCount: number | undefined;
   /** Live messages go to the side list while a fill runs. */
   #replaying = false;
   #side: Waiting[] = [];
@@ -119,22 +117,20 @@ export class DurableFeed {
   }
 
   /**
-   * Before the subscribe command: where the first fill starts. Without `since`, the stream's end as
-   * read now (so every entry appended after this read is delivered once: live, or replayed when the
-   * live copy came before the subscription did). From here on, live messages wait for that fill.
+   * Before the subscribe command: where the first fill starts. Without `since` (or with `{ last: n }`),
+   * the stream's end as read now (n entries before it), so every entry appended after this read is
+   * delivered once: live, or replayed when it came before the subscription did. Read after the
+   * subscription, entries appended in between would count into the n and their live copies, already
+   * received, would be dropped as replayed. From here on, live messages wait for the first fill.
    */
   async prepare(): Promise<void> {
     const start = this.#settings.start;
-    if (start.kind === "tip") {
-      const batch = await this.#settings.reader.last();
-      const newest = batch.entries[0];
-      this.#last = newest !== undefined ? newest.id : batch.epoch !== undefined ? { epoch: batch.epoch, seq: -1 } : beforeAnyStream;
-    } else if (start.kind === "after") {
+    if (start.kind === "after") {
       this.#last = start.id;
       this.#reporting = true;
     } else {
-      this.#lastCount = start.count;
-      if (start.incomplete) {
+      this.#last = startBefore(await this.#settings.reader.last(), start.kind === "last" ? start.count : 0);
+      if (start.kind === "last" && start.incomplete) {
         this.#reporting = true;
         this.#lostUnknown = true;
       }
@@ -281,11 +277,6 @@ export class DurableFeed {
   /** Reads from the last id to the stream's end, delivering as room allows. */
   async #fill(): Promise<void> {
     const reader = this.#settings.reader;
-    if (this.#lastCount !== undefined) {
-      const newest = await reader.last();
-      this.#last = startForLast(newest, this.#lastCount);
-      this.#lastCount = undefined;
-    }
     let countsLoss = this.#reporting;
     for (;;) {
       await this.#room();
@@ -414,8 +405,8 @@ export class DurableFeed {
   }
 }
 
-/** Where `{ last: n }` starts reading: n entries before the stream's newest (exclusive). */
-function startForLast(newest: HistoryBatch, count: number): EntryId {
+/** Where reading starts (exclusive): `count` entries before the stream's newest; its end for 0. */
+function startBefore(newest: HistoryBatch, count: number): EntryId {
   const entry = newest.entries[0];
   if (entry === undefined) return newest.epoch !== undefined ? { epoch: newest.epoch, seq: -1 } : beforeAnyStream;
   return { epoch: entry.id.epoch, seq: Math.max(-1, entry.id.seq - count) };

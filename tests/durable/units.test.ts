@@ -213,3 +213,15 @@ test(`durable units: a reset first seen in a live message: recovered complete: f
   assert.deepEqual(delivered.map((item) => item.text), ["new0", "new1"]);
   assert.deepEqual(events.map(({ at: _at, ...rest }) => rest), [{ type: "recovered", count: 2, complete: false }]);
 });
+
+test(`durable units: since { last: n } counts n back from the end before subscribing: what comes after is all delivered (${runtime})`, async () => {
+  const history = new ScriptedHistory();
+  for (const text of ["a", "b", "c"]) history.append(text);
+  const { feed, delivered } = feedOver(history, 2);
+  await feed.prepare(); // the stream's end is read here, before the subscribe command
+  // Subscribed: three are published; their live copies arrive before the first fill reads.
+  for (const text of ["d", "e", "f"]) feed.live(envelopeFrame(history.append(text), text));
+  await feed.start();
+  await settle(history);
+  assert.deepEqual(delivered.map((item) => item.text), ["b", "c", "d", "e", "f"]);
+});
