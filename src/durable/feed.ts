@@ -274,56 +274,73 @@ export class DurableFeed {
     }
   }
 
-  /** Reads from the last id to the stream's end, delivering as room allows. */
+  /**
+   * Reads from the last id to the stream's end, delivering as room allows. While a full batch goes
+   * into the subscription, the next one is already being read (at most two batches in memory): a
+   * consumer that drains as fast as it can never waits for a round trip.
+   */
   async #fill(): Promise<void> {
     const reader = this.#settings.reader;
     let countsLoss = this.#reporting;
-    for (;;) {
-      await this.#room();
-      if (this.#stopped) return;
-      const count = this.#batchSize();
-      const batch = await reader.after(this.#last, count);
-      this.#firstRead?.resolve();
-      this.#entriesRead += batch.entries.length;
-      this.#bytesRead += batch.bytes;
-      const epoch = batch.epoch ?? batch.entries[0]?.id.epoch;
-      if (epoch === undefined) {
-        // No stream: gone (expired, deleted) since the last id, or never there.
-        if (this.#last.epoch !== 0) {
-          this.#lostUnknown = true;
-          this.#last = beforeAnyStream;
+    let prefetched: { batch: Promise<HistoryBatch>; count: number } | undefined;
+    try {
+      for (;;) {
+        await this.#room();
+        if (this.#stopped) return;
+        const count = prefetched?.count ?? this.#batchSize();
+        const batch = await (prefetched?.batch ?? reader.after(this.#last, count));
+        prefetched = undefined;
+        this.#firstRead?.resolve();
+        this.#entriesRead += batch.entries.length;
+        this.#bytesRead += batch.bytes;
+        const epoch = batch.epoch ?? batch.entries[0]?.id.epoch;
+        if (epoch === undefined) {
+          // No stream: gone (expired, deleted) since the last id, or never there.
+          if (this.#last.epoch !== 0) {
+            this.#lostUnknown = true;
+            this.#last = beforeAnyStream;
+          }
+          return;
         }
-        return;
+        if (this.#last.epoch !== 0 && epoch !== this.#last.epoch) {
+          // Reset (a new epoch): what the old stream held after the last id is unknown. Read the new one from its start.
+          this.#lostUnknown = true;
+          this.#last = { epoch, seq: -1 };
+          countsLoss = false;
+          continue;
+        }
+        const full = batch.entries.length >= count;
+        if (full && batch.entries.length > 0) {
+          const nextCount = this.#batchSize();
+          prefetched = { batch: reader.after(batch.entries[batch.entries.length - 1].id, nextCount), count: nextCount };
+        }
+        for (const entry of batch.entries) {
+          if (!this.#target.replayRoom()) {
+            await this.#room();
+            if (this.#stopped || this.#target.closed()) return;
+          }
+          this.#deliver(entry, countsLoss);
+        }
+        countsLoss = this.#reporting;
+        if (!full) return;
       }
-      if (this.#last.epoch !== 0 && epoch !== this.#last.epoch) {
-        // Reset (a new epoch): what the old stream held after the last id is unknown. Read the new one from its start.
-        this.#lostUnknown = true;
-        this.#last = { epoch, seq: -1 };
-        countsLoss = false;
-        continue;
-      }
-      for (const entry of batch.entries) {
-        if (!await this.#deliver(entry, countsLoss)) return;
-      }
-      countsLoss = this.#reporting;
-      if (batch.entries.length < count) return;
+    } finally {
+      // A read in flight when the fill stops (ended, failed): its outcome no longer matters.
+      prefetched?.batch.catch(() => {});
     }
   }
 
-  async #deliver(entry: HistoryEntry, countsLoss: boolean): Promise<boolean> {
+  #deliver(entry: HistoryEntry, countsLoss: boolean): void {
     const next = relation(this.#last, entry.id.epoch, entry.id.seq);
-    if (next === "duplicate") return true;
+    if (next === "duplicate") return;
     if (next === "gap") {
       if (entry.id.epoch !== this.#last.epoch && this.#last.epoch !== 0) this.#lostUnknown = true;
       else if (countsLoss) this.#lost += entry.id.seq - (this.#last.epoch === 0 ? 0 : this.#last.seq + 1);
     }
-    if (!this.#target.replayRoom()) await this.#room();
-    if (this.#stopped || this.#target.closed()) return false;
     const { record, kind } = this.#settings;
     this.#last = entry.id;
     this.#recovered++;
     this.#target.accept(new Frame(kind, record.name, record.bytes, undefined, undefined, entry.data, 0, entry.text));
-    return true;
   }
 
   /** Delivers the side list after a fill; false when it shows another gap (or was cleared): fill again. */

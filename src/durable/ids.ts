@@ -25,6 +25,28 @@ export function parseEntryId(text: string): EntryId | undefined {
   return { epoch, seq };
 }
 
+/** Longest digit run accepted per part (epoch: 13 digits for ms today; seq: any safe integer). */
+const maxDigits = 16;
+
+/**
+ * The id `<digits>-<digits>` at bytes[start…] (stopping at the first byte after the sequence's
+ * digits: the caller checks what follows, at `end`), or undefined. No string is made: replies and
+ * envelopes are read by the thousand.
+ */
+export function readEntryId(bytes: Uint8Array, start: number): (EntryId & { end: number }) | undefined {
+  let offset = start;
+  let epoch = 0;
+  while (offset < bytes.length && bytes[offset] >= 0x30 && bytes[offset] <= 0x39) epoch = epoch * 10 + (bytes[offset++] - 0x30);
+  const epochDigits = offset - start;
+  if (epochDigits === 0 || epochDigits > maxDigits || bytes[offset] !== 0x2d /* - */) return undefined;
+  const seqStart = ++offset;
+  let seq = 0;
+  while (offset < bytes.length && bytes[offset] >= 0x30 && bytes[offset] <= 0x39) seq = seq * 10 + (bytes[offset++] - 0x30);
+  const seqDigits = offset - seqStart;
+  if (seqDigits === 0 || seqDigits > maxDigits || !Number.isSafeInteger(epoch) || !Number.isSafeInteger(seq)) return undefined;
+  return { epoch, seq, end: offset };
+}
+
 export function formatEntryId(id: EntryId): string {
   return `${id.epoch}-${id.seq}`;
 }

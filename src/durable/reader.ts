@@ -1,12 +1,13 @@
 // Reads a channel's history for a durable subscription: a batch of entries after a position, or the
 // stream's last entry, each together with the epoch key in one round trip (the commands of one call go
 // out in one write, to the node that holds both keys).
-// Rule: replies are decoded as bytes (payloads are binary); an entry that is not pushwire's (no `d`
-// field, or an id that is not two safe integers) is skipped, never delivered half-read.
+// Rule: replies are decoded as bytes, views of the reply (payloads are binary, and a copy each cost
+// most of a replay on Deno); an entry that is not pushwire's (no `d` field, or an id that is not two
+// safe integers) is skipped, never delivered half-read.
 import type { CommandArgument } from "../protocol/encode.ts";
 import type { ReplyValue } from "../protocol/reply.ts";
 import type { HistoryKeys } from "./keys.ts";
-import { type EntryId, parseEntryId, rangeStartAfter } from "./ids.ts";
+import { type EntryId, rangeStartAfter, readEntryId } from "./ids.ts";
 
 /** Runs commands in one round trip on the node holding the history keys; bulk strings come back as bytes. */
 export type RunReads = (commands: CommandArgument[][]) => Promise<ReplyValue[]>;
@@ -68,9 +69,10 @@ function toBatch(range: ReplyValue, epochReply: ReplyValue): HistoryBatch {
 
 function toEntry(item: ReplyValue): HistoryEntry | undefined {
   if (!Array.isArray(item) || !(item[0] instanceof Uint8Array) || !Array.isArray(item[1])) return undefined;
-  const text = decoder.decode(item[0]);
-  const id = parseEntryId(text);
-  if (id === undefined) return undefined;
+  const read = readEntryId(item[0], 0);
+  if (read === undefined || read.end !== item[0].length) return undefined;
+  const id = { epoch: read.epoch, seq: read.seq };
+  const text = `${id.epoch}-${id.seq}`;
   const fields = item[1];
   for (let index = 0; index + 1 < fields.length; index += 2) {
     const name = fields[index];
