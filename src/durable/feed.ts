@@ -322,12 +322,28 @@ export class DurableFeed {
           this.#deliver(entry, countsLoss);
         }
         countsLoss = this.#reporting;
-        if (!full) return;
+        if (!full) {
+          if (batch.entries.length === 0 && this.#reporting && this.#last.epoch !== 0) await this.#checkNotBehind();
+          return;
+        }
       }
     } finally {
       // A read in flight when the fill stops (ended, failed): its outcome no longer matters.
       prefetched?.batch.catch(() => {});
     }
+  }
+
+  /**
+   * Nothing after the last id: is the stream's end behind it? A replica promoted by a failover may
+   * lack the last writes its old primary acknowledged (replication is asynchronous), and its next
+   * entries then reuse sequences this subscription already delivered: they would be dropped as
+   * duplicates. So the end becomes the last id, and the fill reports that something is unknown.
+   */
+  async #checkNotBehind(): Promise<void> {
+    const newest = (await this.#settings.reader.last()).entries[0];
+    if (newest === undefined || newest.id.epoch !== this.#last.epoch || newest.id.seq >= this.#last.seq) return;
+    this.#lostUnknown = true;
+    this.#last = newest.id;
   }
 
   #deliver(entry: HistoryEntry, countsLoss: boolean): void {

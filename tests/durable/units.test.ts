@@ -225,3 +225,21 @@ test(`durable units: since { last: n } counts n back from the end before subscri
   await settle(history);
   assert.deepEqual(delivered.map((item) => item.text), ["b", "c", "d", "e", "f"]);
 });
+
+test(`durable units: a history that went back (a failover lost acknowledged writes) is resumed from its end, reported incomplete (${runtime})`, async () => {
+  const history = new ScriptedHistory();
+  const { feed, delivered, events } = feedOver(history, "tip");
+  await feed.prepare();
+  await feed.start();
+  await settle(history);
+  for (const text of ["a", "b", "c"]) feed.live(envelopeFrame(history.append(text), text));
+  history.entries.pop(); // the promoted replica never got "c"
+  history.entries.pop(); // nor "b"
+  feed.reconnected();
+  await settle(history);
+  // Its next entries reuse the sequences of "b" and "c": they are new, not duplicates.
+  for (const text of ["d", "e"]) feed.live(envelopeFrame(history.append(text), text));
+  await settle(history);
+  assert.deepEqual(delivered.map((item) => item.text), ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(events.map(({ at: _at, ...rest }) => rest), [{ type: "recovered", count: 0, complete: false }]);
+});
