@@ -66,14 +66,7 @@ export function historyKeys(
   return { stream, epoch: concat(stream, epochSuffix) };
 }
 
+/** The parts as one array (keys are short, and derived once per subscription or cached per channel). */
 function concat(...parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return Uint8Array.from(parts.flatMap((part) => Array.from(part)));
 }

@@ -4,29 +4,23 @@
 // and the page must show it; then the page posts through its own form and must receive its message
 // back over EventSource. Screenshot: tests/output/browser/demo.png. Skipped (with the reason) only
 // when /usr/bin/chromium is missing; CI installs it (scripts/setup.sh --with-browser).
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { assert, test } from "../shim.ts";
 import { keySlot, nativeMemory } from "../../src/native/parser.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
+import { browserTestOptions, hasChromium, launchChromium } from "./chromium.ts";
 import { rawCommand } from "../helpers/raw_resp.ts";
 
-const chromiumPath = "/usr/bin/chromium";
 const screenshotDirectory = new URL("../output/browser/", import.meta.url);
-const hasChromium = existsSync(chromiumPath);
 
 // Load libpushwire outside any test: Deno's sanitizer counts a library first opened inside a test as a leak.
 if (hasChromium) keySlot("load");
 
 test("browser: the SSE demo page shows a published message and its own posts", async () => {
-  const { chromium } = await import("playwright-core");
   const { startDemo } = await import("../../examples/sse-demo/server.ts");
   const redis = await RedisServer.start();
   const demo = await startDemo({ redisUrl: redis.url, port: 0, quiet: true });
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 900, height: 720 } });
     const pageErrors: string[] = [];
@@ -60,10 +54,4 @@ test("browser: the SSE demo page shows a published message and its own posts", a
     await redis.stop();
   }
   assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-}, {
-  timeoutMs: 60_000,
-  skip: hasChromium ? false : `${chromiumPath} is missing (install it: scripts/setup.sh --with-browser)`,
-  // playwright-core keeps its own pipes and timers alive across the test boundary (it owns the browser
-  // process); Deno's sanitizers would report them. The demo and redis are still stopped in `finally`.
-  sanitize: false,
-});
+}, browserTestOptions(60_000));

@@ -7,15 +7,14 @@
 // on the same port so that the browser's automatic reconnect reaches it) must serve the tab exactly
 // the 40 it missed, resumed from the Last-Event-ID the browser sends, then live messages.
 // Screenshot: tests/output/browser/durable.png. Skipped (with the reason) only without /usr/bin/chromium.
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { assert, test } from "../shim.ts";
 import { connect } from "../../mod.ts";
 import { keySlot, nativeMemory } from "../../src/native/parser.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
+import { browserTestOptions, hasChromium, launchChromium } from "./chromium.ts";
 
-const chromiumPath = "/usr/bin/chromium";
 const screenshotDirectory = new URL("../output/browser/", import.meta.url);
-const hasChromium = existsSync(chromiumPath);
 const history = { maxLength: 500 };
 
 // Load libpushwire outside any test: Deno's sanitizer counts a library first opened inside a test as a leak.
@@ -26,18 +25,13 @@ function chatMessage(text: string): string {
 }
 
 test("browser: a durable room shows its last 50 on join, and a tab that was away catches up on another server", async () => {
-  const { chromium } = await import("playwright-core");
   const { startDemo } = await import("../../examples/sse-demo/server.ts");
   const redis = await RedisServer.start();
   const publisher = await connect(redis.url);
   let demo = await startDemo({ redisUrl: redis.url, port: 0, quiet: true });
   const port = Number(new URL(demo.url).port);
   const channel = demo.channel("away");
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     for (let index = 0; index < 60; index++) await publisher.publish(channel, chatMessage(`old ${index}`), { history });
     const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
@@ -77,9 +71,4 @@ test("browser: a durable room shows its last 50 on join, and a tab that was away
     await redis.stop();
   }
   assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-}, {
-  timeoutMs: 90_000,
-  skip: hasChromium ? false : `${chromiumPath} is missing (install it: scripts/setup.sh --with-browser)`,
-  // As in demo.test.ts: playwright-core keeps its own pipes and timers across the test boundary.
-  sanitize: false,
-});
+}, browserTestOptions(90_000));
