@@ -255,7 +255,9 @@ export class DurableFeed {
         await this.#fill();
         return true;
       } catch (error) {
-        if (this.#stopped || this.#target.closed() || error instanceof ClosedError) {
+        // A ClosedError while the subscription lives is a node closed under it (a cluster member
+        // moving): retried like a lost connection; only the subscription's own end stops the fill.
+        if (this.#stopped || this.#target.closed()) {
           this.#firstRead?.resolve();
           return false;
         }
@@ -447,7 +449,7 @@ function startBefore(newest: HistoryBatch, count: number): EntryId {
 
 /** Failures that another attempt can cure: the connection, or a server that is not ready yet. */
 function isRetryable(error: unknown): boolean {
-  if (error instanceof ConnectionError || error instanceof TimeoutError) return true;
+  if (error instanceof ConnectionError || error instanceof TimeoutError || error instanceof ClosedError) return true;
   return error instanceof ReplyError && ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "MOVED", "ASK"].includes(error.serverCode);
 }
 

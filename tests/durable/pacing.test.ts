@@ -62,3 +62,17 @@ test(`durable pacing: a burst past the bounds of a subscription nobody reads yet
     assert.equal(subscription.stats().dropped, 0);
     assert.ok(event.type === "recovered" && event.complete && event.count > 0, JSON.stringify(event));
   }), { timeoutMs: 60_000 });
+
+test(`durable pacing: close() in the middle of a replay ends it cleanly: no read, timer or native byte left (${label})`, () =>
+  withServer(async (server) => {
+    await using publisher = await connect(server.url);
+    const client = await connect(server.url);
+    await publishAll(publisher, "cut", numbered("c", 20_000), { maxLength: 20_000 }, "publish", 1_000);
+    const subscription = await client.subscribe("cut", { since: { last: 20_000 } });
+    const recorder = new Recorder(subscription, () => 1); // reads slowly: the replay waits for room
+    await recorder.waitForCount(100);
+    await client.close();
+    await recorder.done;
+    assert.ok(recorder.seen.length < 20_000, `the replay was cut (${recorder.seen.length} delivered)`);
+    assert.equal(subscription.closed, true);
+  }), { timeoutMs: 60_000 });
