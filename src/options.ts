@@ -4,6 +4,7 @@
 import { InvalidArgumentError } from "./errors.ts";
 import type { ParserLimits } from "./native/parser.ts";
 import type { Message } from "./frame.ts";
+import type { DurableSubscribeOptions } from "./durable/options.ts";
 
 /** What a subscription does when its buffer is full. See README "Delivery semantics". */
 export type OverflowPolicy = "drop-oldest" | "drop-newest" | "error" | "pause";
@@ -135,7 +136,8 @@ export interface FlowOptions {
   overflow?: OverflowPolicy;
 }
 
-export interface SubscribeOptions extends FlowOptions {
+/** `since` / `history` (src/durable/options.ts) make the subscription durable: README "Durable channels". */
+export interface SubscribeOptions extends FlowOptions, DurableSubscribeOptions {
   /** Callback form: called synchronously per message; messages are then not buffered. */
   onMessage?: (message: Message) => void;
   /** Called when onMessage throws (the error is also counted in stats().errors). */
