@@ -13,7 +13,7 @@ import { InvalidArgumentError } from "./errors.ts";
 import { BunFanout, bunHandle, type BunServer, type BunSocket, registerBunSocket } from "./ws/bun.ts";
 import { JsFanout, webSocketHandle } from "./ws/deno.ts";
 import { type ClientFrame, encodeError, encodeFrame, encodeMessage, type TopicKind } from "./ws/protocol.ts";
-import { BridgeSocket, type SocketHandle, type SocketOwner } from "./ws/socket.ts";
+import { BridgeSocket, slowSocketCloseCode, type SocketHandle, type SocketOwner } from "./ws/socket.ts";
 import { type BridgeClient, type Topic, type TopicLifecycleEvent, TopicTable } from "./ws/topics.ts";
 import { parseClientFrame } from "./ws/protocol.ts";
 
@@ -68,6 +68,10 @@ export interface WSBridgeStats {
   slowCloses: number;
   /** Times a socket was found stalled. */
   stalls: number;
+  /** The most bytes any socket had waiting in its send buffer when it was found behind (bounded by maxBufferedBytes plus one socket read's worth of messages). */
+  peakBufferedBytes: number;
+  /** Sockets out of the fan-out right now for being too far behind. */
+  detachedSockets: number;
   /** Publishes from browsers that were allowed and sent. */
   published: number;
   /** Requests refused by a hook (subscribe or publish). */
@@ -150,7 +154,9 @@ class Bridge implements WSBridge, SocketOwner {
   readonly #watched = new Set<BridgeSocket>();
   #watchTimer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
-  #counters = { messages: 0, dropped: 0, slowCloses: 0, stallsOfClosed: 0, published: 0, denied: 0, badFrames: 0 };
+  #counters = {
+    messages: 0, dropped: 0, slowCloses: 0, stallsOfClosed: 0, peakOfClosed: 0, published: 0, denied: 0, badFrames: 0,
+  };
 
   constructor(client: BridgeClient, options: WSBridgeOptions) {
     if (client === null || typeof client !== "object" || typeof client.subscribe !== "function") {
@@ -263,6 +269,7 @@ class Bridge implements WSBridge, SocketOwner {
   #closed(socket: BridgeSocket): void {
     if (!this.#sockets.delete(socket)) return;
     this.#counters.stallsOfClosed += socket.stalls;
+    this.#counters.peakOfClosed = Math.max(this.#counters.peakOfClosed, socket.peakBufferedBytes);
     this.#topics.leaveAll(socket); // a join still waiting then resolves false
     socket.dispose();
   }
@@ -392,13 +399,25 @@ class Bridge implements WSBridge, SocketOwner {
     this.#counters.dropped += count;
   }
 
-  countSlowClose(): void {
+  closeSlow(socket: BridgeSocket): void {
     this.#counters.slowCloses++;
+    this.#closed(socket);
+    try {
+      socket.handle.close(slowSocketCloseCode, "too slow: send buffer over its bound");
+    } catch {
+      // Already closing.
+    }
   }
 
   stats(): WSBridgeStats {
     let stalls = this.#counters.stallsOfClosed;
-    for (const socket of this.#sockets) stalls += socket.stalls;
+    let peakBufferedBytes = this.#counters.peakOfClosed;
+    let detachedSockets = 0;
+    for (const socket of this.#sockets) {
+      stalls += socket.stalls;
+      peakBufferedBytes = Math.max(peakBufferedBytes, socket.peakBufferedBytes);
+      if (socket.detached) detachedSockets++;
+    }
     const { messages, dropped, slowCloses, published, denied, badFrames } = this.#counters;
     return {
       sockets: this.#sockets.size,
@@ -408,6 +427,8 @@ class Bridge implements WSBridge, SocketOwner {
       dropped,
       slowCloses,
       stalls,
+      peakBufferedBytes,
+      detachedSockets,
       published,
       denied,
       badFrames,

@@ -35,7 +35,8 @@ export interface SocketOwner {
   watch(socket: BridgeSocket): void;
   unwatch(socket: BridgeSocket): void;
   countDropped(count: number): void;
-  countSlowClose(): void;
+  /** Closes a socket too far behind (slowSocket "close"): off every topic now, whenever its close event comes. */
+  closeSlow(socket: BridgeSocket): void;
 }
 
 /** The close code for a socket closed because it fell too far behind ("Try Again Later"). */
@@ -58,6 +59,8 @@ export class BridgeSocket {
   /** Stalled and over its bound: out of every topic's fan-out, with each topic's count when it left. */
   #missedFrom: Map<Topic, number> | undefined;
   #droppedTotal = 0;
+  /** The most bytes seen buffered for this socket when it was checked. */
+  peakBufferedBytes = 0;
 
   constructor(owner: SocketOwner, handle: SocketHandle, context: unknown, slowConsumerMs: number) {
     this.#owner = owner;
@@ -114,6 +117,7 @@ export class BridgeSocket {
   check(): void {
     if (this.closed) return;
     const buffered = this.handle.bufferedAmount();
+    if (buffered > this.peakBufferedBytes) this.peakBufferedBytes = buffered;
     const bound = this.#owner.maxBufferedBytes;
     if (this.#missedFrom !== undefined) {
       if (buffered * 8 < bound) this.#rejoin();
@@ -122,9 +126,7 @@ export class BridgeSocket {
     if (buffered > bound) {
       this.#pacer.overBound();
       if (this.#owner.slowSocket === "close") {
-        this.#owner.countSlowClose();
-        this.closed = true;
-        this.handle.close(slowSocketCloseCode, "too slow: send buffer over its bound");
+        this.#owner.closeSlow(this);
         return;
       }
       this.#detach();
