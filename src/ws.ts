@@ -49,7 +49,10 @@ export interface WSBridgeOptions {
   maxFrameBytes?: number;
   /** May this socket subscribe to this topic? Default: yes. Throwing or false: a `forbidden` error frame. */
   authorizeSubscribe?: (request: WSTopicRequest) => boolean | Promise<boolean>;
-  /** May this socket publish this? Default: no (browsers cannot publish unless this says yes). */
+  /**
+   * May this socket publish this? Default: no (browsers cannot publish unless this says yes). The hook
+   * may replace `request.data` (a string) with what is to be published instead, e.g. stamped.
+   */
   authorizePublish?: (request: WSPublishRequest) => boolean | Promise<boolean>;
 }
 
@@ -334,9 +337,13 @@ class Bridge implements WSBridge, SocketOwner {
           this.#answerError(socket, "forbidden", `pushwire/ws: not allowed to publish to ${frame.kind} ${JSON.stringify(frame.topic)}`, frame.id);
           return;
         }
+        if (typeof request.data !== "string") {
+          this.#answerError(socket, "failed", "pushwire/ws: authorizePublish set data to something that is not a string", frame.id);
+          return;
+        }
         const receivers = frame.kind === "shard"
-          ? await this.#client.spublish(frame.topic, frame.data)
-          : await this.#client.publish(frame.topic, frame.data);
+          ? await this.#client.spublish(frame.topic, request.data)
+          : await this.#client.publish(frame.topic, request.data);
         this.#counters.published++;
         socket.send(encodeFrame("published", { ...answer, receivers }));
         return;

@@ -1,15 +1,18 @@
-// pushwire SSE demo: chat rooms over Valkey/Redis pub/sub, streamed to browsers with sse().
+// pushwire demo: chat rooms over Valkey/Redis pub/sub, streamed to browsers with sse() or over the
+// pushwire/ws WebSocket bridge — the same rooms either way (the page has a switch).
 //   bun examples/sse-demo/server.ts          deno run -A examples/sse-demo/server.ts
 // Env: VALKEY_URL or REDIS_URL (else a local redis-server is started on a free loopback port and
 // stopped on exit), PORT (default 8080; 0 = any free port), HOST (default 127.0.0.1).
 // Routes: GET /  the page · GET /rooms/:room/events  the room as an event stream ·
-//         POST /rooms/:room  {"text": "...", "name": "..."} → PUBLISH · GET /stats  live counters.
+//         POST /rooms/:room  {"text": "...", "name": "..."} → PUBLISH · GET /ws  the WebSocket bridge
+//         (subscribe to and publish on demo:room:<room> topics only) · GET /stats  live counters.
 // The one runtime-specific piece is `listen()` (Bun.serve vs Deno.serve, picked at run time);
-// src/sse.ts itself only uses web Response/ReadableStream.
+// src/sse.ts and src/ws.ts pick their runtime's way themselves.
 import { readFile } from "node:fs/promises";
 import process from "node:process";
 import { connect } from "../../mod.ts";
 import { openSSE, type SSEStream } from "../../src/sse.ts";
+import { type BunWebSocketHandler, wsBridge, type WSPublishRequest } from "../../src/ws.ts";
 import { type LocalRedis, startLocalRedis } from "./local_redis.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -45,11 +48,16 @@ const roomPattern = /^[A-Za-z0-9_-]{1,40}$/;
 const maxTextLength = 2_000;
 const channelPrefix = "demo:room:";
 
-function listen(hostname: string, port: number, fetch: (request: Request) => Promise<Response>): HttpServer {
+function listen(
+  hostname: string,
+  port: number,
+  fetch: (request: Request, server?: unknown) => Promise<Response | undefined>,
+  websocket: BunWebSocketHandler,
+): HttpServer {
   if (typeof Bun !== "undefined") {
     // Bun closes a connection idle for idleTimeout seconds (default 10), an SSE stream included:
     // keep it above the 15 s heartbeat.
-    const server = Bun.serve({ hostname, port, idleTimeout: 30, fetch });
+    const server = Bun.serve({ hostname, port, idleTimeout: 30, fetch, websocket });
     return { port: server.port, stop: () => server.stop(true) };
   }
   const server = Deno.serve({ hostname, port, onListen: () => {} }, fetch);
@@ -61,11 +69,15 @@ function json(body: unknown, status = 200): Response {
 }
 
 async function readMessage(request: Request): Promise<{ text: string; name: string } | string> {
-  const body = await request.text();
+  return parseMessage(await request.text(), (request.headers.get("content-type") ?? "").includes("application/json"));
+}
+
+/** A chat message from a POST body or a WebSocket publish: `{text, name}` JSON (or plain text), checked. */
+function parseMessage(body: string, isJson: boolean): { text: string; name: string } | string {
   if (body.length > maxTextLength * 2) return "message too long";
   let text = body;
   let name = "";
-  if ((request.headers.get("content-type") ?? "").includes("application/json")) {
+  if (isJson) {
     try {
       const parsed = JSON.parse(body);
       text = String(parsed.text ?? "");
@@ -97,15 +109,30 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const page = await readFile(new URL("./index.html", import.meta.url), "utf8");
   const streams = new Set<SSEStream>();
   const channel = (room: string) => channelPrefix + room;
+  const isRoomChannel = (topic: string) => topic.startsWith(channelPrefix) && roomPattern.test(topic.slice(channelPrefix.length));
+  // WebSockets: the same rooms as the SSE streams (the same channels, through the same client).
+  // Browsers may subscribe to room channels only, and publish there only well-formed chat messages,
+  // stamped here the way POST stamps them.
+  const bridge = wsBridge(client, {
+    authorizeSubscribe: ({ topic, kind }) => kind === "channel" && isRoomChannel(topic),
+    authorizePublish: (request: WSPublishRequest) => {
+      if (request.kind !== "channel" || !isRoomChannel(request.topic)) return false;
+      const message = parseMessage(request.data, true);
+      if (typeof message === "string") return false;
+      request.data = JSON.stringify({ ...message, at: Date.now() });
+      return true;
+    },
+  });
 
-  const handle = async (request: Request): Promise<Response> => {
+  const handle = async (request: Request, server: unknown): Promise<Response | undefined> => {
     const url = new URL(request.url);
     if (request.method === "GET" && (url.pathname === "/" || url.pathname === "/index.html")) {
       return new Response(page, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
     }
     if (request.method === "GET" && url.pathname === "/stats") {
-      return json({ rooms: [...occupied], streams: [...streams].map((stream) => stream.stats()) });
+      return json({ rooms: [...occupied], streams: [...streams].map((stream) => stream.stats()), websockets: bridge.stats() });
     }
+    if (request.method === "GET" && url.pathname === "/ws") return bridge.upgrade(request, server);
     const match = /^\/rooms\/([^/]+)(\/events)?$/.exec(url.pathname);
     if (!match) return json({ error: "not found" }, 404);
     const room = decodeURIComponent(match[1]);
@@ -131,14 +158,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   };
 
   const hostname = options.hostname ?? env.HOST ?? "127.0.0.1";
-  const server = listen(hostname, options.port ?? Number(env.PORT ?? 8080), async (request) => {
+  const server = listen(hostname, options.port ?? Number(env.PORT ?? 8080), async (request, bunServer) => {
     try {
-      return await handle(request);
+      return await handle(request, bunServer);
     } catch (error) {
       log(`demo: ${request.method} ${request.url}: ${error}`);
       return json({ error: "internal error" }, 500);
     }
-  });
+  }, bridge.websocket);
   const url = `http://${hostname}:${server.port}/`;
   log(`pushwire SSE demo on ${url}  (redis: ${redisUrl}${localRedis ? `, local pid ${localRedis.pid}` : ""})`);
 
@@ -146,6 +173,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const stop = () =>
     stopping ??= (async () => {
       for (const stream of streams) stream.close(); // Deno's shutdown waits for open responses
+      await bridge.close();
       await server.stop();
       await client.close();
       await localRedis?.stop();
