@@ -16,11 +16,11 @@ export interface OwnEvent {
 /** A shared message event (read-only bytes without an id line) or a stream's own event. */
 export type QueuedEvent = Uint8Array | OwnEvent;
 
-/** Digits of a positive integer id (ids are decimal counters, below 2^53). */
+/** Digits of a positive integer id (ids are decimal counters, below 2^53); comparisons, no division. */
 function digits(id: number): number {
-  let count = 1;
-  for (let value = id; value >= 10; value = Math.floor(value / 10)) count++;
-  return count;
+  if (id < 1e4) return id < 10 ? 1 : id < 100 ? 2 : id < 1e3 ? 3 : 4;
+  if (id < 1e8) return id < 1e5 ? 5 : id < 1e6 ? 6 : id < 1e7 ? 7 : 8;
+  return String(id).length;
 }
 
 /** Bytes of "id: <id>\n". */
@@ -35,7 +35,11 @@ function writeIdLine(out: Uint8Array, offset: number, id: number): number {
   out[offset++] = 0x3a; // :
   out[offset++] = 0x20; // space
   const end = offset + digits(id);
-  for (let value = id, at = end - 1; at >= offset; at--, value = Math.floor(value / 10)) out[at] = 0x30 + (value % 10);
+  for (let value = id, at = end - 1; at >= offset; at--) {
+    const digit = value % 10;
+    out[at] = 0x30 + digit;
+    value = (value - digit) / 10;
+  }
   out[end] = 0x0a; // LF
   return end + 1;
 }
@@ -62,6 +66,8 @@ export class EventQueue {
   pendingDropped = 0;
   /** Message events in the last chunk `take()` built. */
   takenMessages = 0;
+  /** Highest `bytes` seen by notePeak() (kept here: the queue is at hand whenever an event is queued). */
+  peakBytes = 0;
 
   constructor(maxEvents: number, maxBytes: number, firstId: number) {
     this.maxEvents = maxEvents;
@@ -208,6 +214,11 @@ export class EventQueue {
     this.#compact(0);
     this.pendingDropped += dropped;
     return dropped;
+  }
+
+  /** Records `bytes` as the peak if it is one (called after each event is queued and trimmed). */
+  notePeak(): void {
+    if (this.#bytes > this.peakBytes) this.peakBytes = this.#bytes;
   }
 
   /** Forgets everything queued (the client is gone). */
