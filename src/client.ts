@@ -22,10 +22,16 @@ import {
   type SubscriptionType,
   resolveFlow,
 } from "./options.ts";
-import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
+import { nameRecord, type NameRecord, type Receiver, Router, type ServerSubscription } from "./router.ts";
 import { abortable, BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
 import { type ClientStats, Counters } from "./stats.ts";
-import { type LifecycleEvent, type ResolvedSubscribeOptions, Subscription, type SubscriptionOwner } from "./subscription.ts";
+import {
+  type LifecycleEvent,
+  type ResolvedSubscribeOptions,
+  type ShareFactory,
+  Subscription,
+  type SubscriptionOwner,
+} from "./subscription.ts";
 
 export type NameInput = string | Uint8Array;
 export type SubscribeArgument = NameInput | readonly NameInput[] | SubscribeOptions | ((message: Message) => void);
@@ -91,6 +97,7 @@ export class Client implements AsyncDisposable {
       requestPause: (subscription) => this.#requestPause(subscription),
       releasePause: (subscription) => this.#releasePause(subscription),
       ended: (subscription) => this.#ended(subscription),
+      share: (subscription, key, create) => this.#share(subscription, key, create),
     };
   }
 
@@ -303,6 +310,27 @@ export class Client implements AsyncDisposable {
     if (!entry.occupied) return;
     entry.occupied = false;
     this.#callHook(this.#settings.onVacated, entry);
+  }
+
+  /** SubscriptionOwner.share: one receiver per (server subscription, key) delivers for its muted members. */
+  #share(subscription: Subscription, key: string, create: ShareFactory): Receiver | undefined {
+    if (subscription.records.length !== 1) return undefined;
+    const entry = this.#router.get(subscription.type, subscription.records[0]);
+    if (entry === undefined || !entry.members.has(subscription)) return undefined;
+    const shared = (entry.shared ??= new Map());
+    let receiver = shared.get(key);
+    if (receiver === undefined) {
+      const made: Receiver = create(() => {
+        if (shared.get(key) !== made) return;
+        shared.delete(key);
+        entry.members.removeReceiver(made);
+      }, this.#counters);
+      receiver = made;
+      shared.set(key, receiver);
+      entry.members.addReceiver(receiver);
+    }
+    entry.members.mute(subscription);
+    return receiver;
   }
 
   #ended(subscription: Subscription): void {

@@ -35,6 +35,7 @@ import { InvalidArgumentError, OverflowError } from "./errors.ts";
 import { decodeUtf8Strict, encodeComment, encodeEvent, encodeRetry, escapeEventName, toBase64 } from "./sse/encode.ts";
 import { EventQueue } from "./sse/queue.ts";
 import { type BudgetedWriter, sharedWriteBudget } from "./sse/write_budget.ts";
+import { type EncodedEvent, type FeedMember, SharedFeed } from "./sse/feed.ts";
 import { type Beating, startBeating, stopBeating } from "./sse/heartbeat.ts";
 import { Pacer } from "./flow.ts";
 
@@ -75,6 +76,15 @@ export interface SSESubscription<M extends SSEMessage = SSEMessage> extends Asyn
    */
   holdReading?(): void;
   releaseReading?(): void;
+  /**
+   * Optional (pushwire's Subscription has it): hand the messages to one receiver shared by every
+   * stream of the same channel that encodes them alike (src/sse/feed.ts), made by `create` for the
+   * first; undefined when it cannot (then deliverTo or the iterator is used).
+   */
+  shareDelivery?<R extends { deliver(message: M): void }>(
+    key: string,
+    create: (release: () => void, counters: { delivered: number }) => R,
+  ): R | undefined;
 }
 
 export type SSESource<M extends SSEMessage = SSEMessage> = SSESubscription<M> | Promise<SSESubscription<M>>;
@@ -261,7 +271,32 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Beating {
+/** The event for `message` in a feed's log (no id line): one encoding per message for all its streams. */
+function encodeSharedEvent(message: SSEMessage, event: "kind" | "channel" | undefined, encoding: "text" | "base64" | undefined): EncodedEvent {
+  const name = event === "kind" ? message.kind : event === "channel" ? escapeEventName(message.channel) : undefined;
+  const { text, invalid } = encodeMessageEvent(message, name, encoding, undefined);
+  return { bytes: encoder.encode(text), invalid };
+}
+
+/**
+ * The event for `message` with the event name `name` and `encoding`, with an `id:` line when `id` is
+ * given. `invalid`: text mode met a payload that is not UTF-8, and the text is the `invalid-utf8` event.
+ */
+function encodeMessageEvent(message: SSEMessage, name: string | undefined, encoding: "text" | "base64" | undefined, id: string | undefined): { text: string; invalid: boolean } {
+  if (encoding === "base64") return { text: encodeEvent({ event: name, id, data: toBase64(message.data) }), invalid: false };
+  const text = decodeUtf8Strict(message.data);
+  if (text !== undefined) return { text: encodeEvent({ event: name, id, data: text }), invalid: false };
+  const data = JSON.stringify({ channel: message.channel, base64: toBase64(message.data) });
+  return { text: encodeEvent({ event: "invalid-utf8", id, data }), invalid: true };
+}
+
+/** A stream's own event waiting in feed mode: it goes before the shared event `seq`. */
+interface OwnFeedEvent {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Beating, FeedMember {
   readonly response: Response;
   readonly done: Promise<SSEStats>;
   readonly #options: SSEOptions<M>;
@@ -291,6 +326,20 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
   readonly #pacer: Pacer;
   /** The iterator loop (a source without deliverTo) waits here while the queue holds reading. */
   #resumeRun: (() => void) | undefined;
+  /**
+   * Feed mode (src/sse/feed.ts): the shared log of this stream's channel, this stream's place in it,
+   * and its own events (control events, a dropped notice) — instead of #queue.
+   */
+  #feed: SharedFeed | undefined;
+  cursor = 0;
+  idOffset = 0;
+  readonly maxQueuedEvents: number;
+  readonly maxQueuedBytes: number;
+  #ownEvents: OwnFeedEvent[] = [];
+  #feedDropped = 0;
+  #feedPeakBytes = 0;
+  /** In feed mode and still in the feed (a stream leaves it when it ends). */
+  #inFeed = false;
   #counters = { sent: 0, dropped: 0, invalidText: 0, heartbeats: 0, bytes: 0 };
 
   constructor(source: SSESource<M>, options: SSEOptions<M>) {
@@ -303,11 +352,9 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
       : `${options.event ?? ""}|${options.encoding ?? "text"}`;
     const highWaterMark = positiveInteger("highWaterMarkBytes", options.highWaterMarkBytes, defaults.highWaterMarkBytes);
     this.#highWaterMark = highWaterMark;
-    this.#queue = new EventQueue(
-      positiveInteger("maxQueuedEvents", options.maxQueuedEvents, defaults.maxQueuedEvents),
-      positiveInteger("maxQueuedBytes", options.maxQueuedBytes, defaults.maxQueuedBytes),
-      firstIdAfter(options.lastEventId),
-    );
+    this.maxQueuedEvents = positiveInteger("maxQueuedEvents", options.maxQueuedEvents, defaults.maxQueuedEvents);
+    this.maxQueuedBytes = positiveInteger("maxQueuedBytes", options.maxQueuedBytes, defaults.maxQueuedBytes);
+    this.#queue = new EventQueue(this.maxQueuedEvents, this.maxQueuedBytes, firstIdAfter(options.lastEventId));
     this.#pacer = new Pacer(positiveNumber("slowConsumerMs", options.slowConsumerMs, defaults.slowConsumerMs), {
       hold: () => this.#subscription?.holdReading?.(),
       release: () => {
@@ -360,11 +407,12 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
   }
 
   stats(): SSEStats {
+    const feed = this.#feed;
     return {
       ...this.#counters,
-      queuedEvents: this.#queue.length,
-      queuedBytes: this.#queue.bytes,
-      peakQueuedBytes: this.#queue.peakBytes,
+      queuedEvents: feed === undefined ? this.#queue.length : this.#inFeed ? feed.end - this.cursor + this.#ownEvents.length : 0,
+      queuedBytes: feed === undefined ? this.#queue.bytes : this.#inFeed ? this.#feedBacklogBytes() : 0,
+      peakQueuedBytes: feed === undefined ? this.#queue.peakBytes : this.#feedPeakBytes,
       stalls: this.#pacer.stalls,
       closeReason: this.#closeReason,
     };
@@ -381,6 +429,10 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
     if (subscription === undefined || this.#closeReason !== undefined) return;
     this.#subscription = subscription;
     this.#removeLifecycle ??= subscription.onEvent(this.#onLifecycle);
+    if (this.#joinFeed(subscription)) {
+      this.#delivered = true;
+      return;
+    }
     // A bound method rather than an arrow: one object fewer to reach per message per stream.
     if (subscription.deliverTo?.(this.#offerMessage.bind(this)) === true) {
       this.#delivered = true;
@@ -478,14 +530,7 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
    * `invalid`: text mode met a payload that is not UTF-8, and the text is the `invalid-utf8` event.
    */
   #encodeText(message: M, id: string | undefined): { text: string; invalid: boolean } {
-    const event = this.#eventName(message);
-    if (this.#options.encoding === "base64") {
-      return { text: encodeEvent({ event, id, data: toBase64(message.data) }), invalid: false };
-    }
-    const text = decodeUtf8Strict(message.data);
-    if (text !== undefined) return { text: encodeEvent({ event, id, data: text }), invalid: false };
-    const data = JSON.stringify({ channel: message.channel, base64: toBase64(message.data) });
-    return { text: encodeEvent({ event: "invalid-utf8", id, data }), invalid: true };
+    return encodeMessageEvent(message, this.#eventName(message), this.#options.encoding, id);
   }
 
   #eventName(message: M): string | undefined {
@@ -498,7 +543,15 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
 
   #offerControl(event: string, data: unknown): void {
     if (this.#closeReason !== undefined) return;
-    this.#queue.pushControl(encoder.encode(encodeEvent({ event, data: JSON.stringify(data) })));
+    const bytes = encoder.encode(encodeEvent({ event, data: JSON.stringify(data) }));
+    const feed = this.#feed;
+    if (feed !== undefined) {
+      // After every message the feed has now: the ones that came before this event.
+      this.#ownEvents.push({ seq: feed.end, bytes });
+      feed.requestTurn();
+      return;
+    }
+    this.#queue.pushControl(bytes);
     this.#queued();
   }
 
@@ -546,7 +599,14 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
 
   /** Events wait and the body may take them: write when the process's write budget says so. */
   #requestWrite(): void {
-    if (this.#controllerDone || this.#queue.empty) return;
+    if (this.#controllerDone) return;
+    const feed = this.#feed;
+    if (feed !== undefined) {
+      if (this.#ending) this.writeTurn();
+      else if (this.#inFeed && (this.cursor < feed.end || this.hasOwnEvents)) feed.requestTurn();
+      return;
+    }
+    if (this.#queue.empty) return;
     sharedWriteBudget.request(this);
   }
 
@@ -558,6 +618,10 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
   /** Moves queued events into the body while it wants more; the only writer besides the heartbeat. */
   #flush(): void {
     if (this.#controllerDone) return;
+    if (this.#feed !== undefined) {
+      this.writeTurn();
+      return;
+    }
     let budget = this.#controller.desiredSize ?? 0;
     while (budget > 0) {
       const chunk = this.#queue.take(budget, this.#droppedEvent);
@@ -589,6 +653,7 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
   /** @internal the shared heartbeat clock's tick (src/sse/heartbeat.ts). */
   beat(): void {
     if (this.#controllerDone || !this.#queue.empty) return;
+    if (this.#inFeed && (this.cursor < this.#feed!.end || this.hasOwnEvents)) return;
     if ((this.#controller.desiredSize ?? 0) <= 0) return;
     if (this.#enqueue(encoder.encode(encodeComment("heartbeat")))) this.#counters.heartbeats++;
   }
@@ -637,7 +702,134 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
       this.#queue.clear();
       this.#closeController();
     }
+    if (this.#controllerDone) this.#leaveFeed();
     void this.#release();
+  }
+
+  // ---- feed mode (src/sse/feed.ts): the stream's channel log is shared; this stream has a cursor ----
+
+  /** Joins the feed of this stream's channel when the source can share one; false: read it alone. */
+  #joinFeed(subscription: SSESubscription<M>): boolean {
+    const key = this.#shareKey;
+    // coalesceMs keeps the stream's own timer and queue; anything queued before now stays first there.
+    if (key === undefined || this.#coalesceMs > 0 || subscription.shareDelivery === undefined || !this.#queue.empty) return false;
+    const event = this.#options.event as "kind" | "channel" | undefined;
+    const encoding = this.#options.encoding;
+    const feed = subscription.shareDelivery(key, (release, counters) =>
+      new SharedFeed((message) => encodeSharedEvent(message as unknown as SSEMessage, event, encoding), release, counters)
+    );
+    if (!(feed instanceof SharedFeed)) return false;
+    this.#feed = feed;
+    this.idOffset = this.#queue.nextId - feed.end;
+    feed.join(this);
+    this.#inFeed = true;
+    return true;
+  }
+
+  get hasOwnEvents(): boolean {
+    return this.#ownEvents.length > 0 || this.#feedDropped > 0;
+  }
+
+  #feedBacklogBytes(): number {
+    let bytes = this.#feed!.backlogBytes(this, this.cursor);
+    for (const own of this.#ownEvents) bytes += own.bytes.byteLength;
+    return bytes;
+  }
+
+  /** @internal the feed's turn for this stream: what waits for it goes into the body while it wants more. */
+  writeTurn(): void {
+    const feed = this.#feed!;
+    if (this.#controllerDone || !this.#inFeed) return;
+    let budget = this.#controller.desiredSize ?? 0;
+    const own = this.#ownEvents;
+    while (budget > 0) {
+      const prefix: Uint8Array[] = [];
+      let due = 0;
+      while (due < own.length && own[due].seq <= this.cursor) prefix.push(own[due++].bytes);
+      if (due > 0) own.splice(0, due);
+      // Drops move the cursor on: the gap is right before it.
+      if (this.#feedDropped > 0) {
+        prefix.push(this.#droppedEvent(this.#feedDropped));
+        this.#feedDropped = 0;
+      }
+      const before = this.cursor;
+      const chunk = feed.take(this, prefix, budget, own.length > 0 ? own[0].seq : feed.end);
+      if (chunk === undefined) break;
+      this.#counters.sent += this.cursor - before;
+      if (!this.#enqueue(chunk)) return;
+      budget = this.#controller.desiredSize ?? 0;
+    }
+    const pacer = this.#pacer;
+    if ((pacer.holding || pacer.stalled) && this.#feedBelow(8)) {
+      pacer.below();
+      feed.lagging(this, false);
+    }
+    if (this.#ending && this.cursor === feed.end && !this.hasOwnEvents) {
+      this.#closeController();
+      this.#leaveFeed();
+    }
+  }
+
+  /** The backlog is below 1/`fraction` of both limits. */
+  #feedBelow(fraction: number): boolean {
+    return (this.#feed!.end - this.cursor) * fraction < this.maxQueuedEvents && this.#feedBacklogBytes() * fraction < this.maxQueuedBytes;
+  }
+
+  /** @internal the feed found this stream possibly a quarter behind: the flow rule, as #queued applies it. */
+  checkBacklog(): void {
+    if (this.#closeReason !== undefined || !this.#inFeed) return;
+    if (!this.#feedBelow(4)) {
+      // A quarter of the limits waiting goes out now, whatever the write budget says.
+      this.writeTurn();
+      if (!this.#inFeed) return;
+      if (!this.#feedBelow(4)) {
+        this.#pacer.above();
+        this.#feed!.lagging(this, true);
+      }
+    }
+    const feed = this.#feed!;
+    if (feed.end - this.cursor > this.maxQueuedEvents || this.#feedBacklogBytes() > this.maxQueuedBytes) {
+      // Over a limit is behind by more than pacing allows: stalled now, whatever the clock says.
+      this.#pacer.overBound();
+      feed.lagging(this, true);
+      if (this.#slowClient === "close") {
+        this.#finish("slow-client", new OverflowError(
+          `sse: client too slow (${feed.end - this.cursor} events, ${this.#feedBacklogBytes()} bytes queued; ` +
+            `limits ${this.maxQueuedEvents} events, ${this.maxQueuedBytes} bytes): closing the stream`,
+        ));
+        return;
+      }
+      this.#skipOldest();
+    }
+    const bytes = this.#feedBacklogBytes();
+    if (bytes > this.#feedPeakBytes) this.#feedPeakBytes = bytes;
+  }
+
+  /** drop-oldest in feed mode: the cursor skips the oldest events until the backlog is within the limits. */
+  #skipOldest(): void {
+    const feed = this.#feed!;
+    const end = feed.end;
+    let from = Math.max(this.cursor, end - this.maxQueuedEvents);
+    while (from < end - 1 && feed.backlogBytes(this, from) > this.maxQueuedBytes) from++;
+    const skipped = from - this.cursor;
+    this.cursor = from;
+    this.#feedDropped += skipped;
+    this.#counters.dropped += skipped;
+  }
+
+  /** @internal the shared event `seq` is the invalid-utf8 fallback of a payload that is not UTF-8. */
+  invalidEvent(_seq: number): void {
+    this.#counters.invalidText++;
+    if (this.#options.invalidText === "close") {
+      this.#finish("error", new TypeError(`sse: a payload is not valid UTF-8 (invalidText: "close")`));
+    }
+  }
+
+  #leaveFeed(): void {
+    if (!this.#inFeed) return;
+    this.#inFeed = false;
+    this.#ownEvents = [];
+    this.#feed!.leave(this);
   }
 
   async #release(): Promise<void> {

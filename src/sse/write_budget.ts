@@ -13,8 +13,11 @@
 export interface BudgetedWriter {
   /** Set by the budget while the writer waits in line (one place in line per writer). */
   waitingForWrite: boolean;
-  /** Write what waits now, as one chunk (or nothing, if the stream ended or the body is full). */
-  writeGranted(): void;
+  /**
+   * Write what waits now, as one chunk (or nothing, if the stream ended or the body is full). A writer
+   * for many streams (src/sse/feed.ts) may make up to `writes` writes and says how many it made.
+   */
+  writeGranted(writes: number): number | void;
 }
 
 /**
@@ -75,8 +78,8 @@ export class WriteBudget {
       const writer = waiting[this.#head]!;
       waiting[this.#head++] = undefined;
       writer.waitingForWrite = false;
-      this.#tokens--;
-      writer.writeGranted();
+      const made = writer.writeGranted(Math.floor(this.#tokens));
+      this.#tokens -= typeof made === "number" ? Math.max(1, made) : 1;
     }
     if (this.#head === waiting.length) {
       waiting.length = 0;

@@ -13,7 +13,9 @@ test("sse write budget: grants at once within the budget, then in line, first co
   const granted: number[] = [];
   const writers = Array.from({ length: 25 }, (_, index) => ({
     waitingForWrite: false,
-    writeGranted: () => granted.push(index),
+    writeGranted: () => {
+      granted.push(index);
+    },
   }));
   for (const writer of writers) budget.request(writer);
   budget.request(writers[0]); // already in line: no second place
