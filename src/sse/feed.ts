@@ -11,6 +11,7 @@
 // socket writes themselves.
 import type { BudgetedWriter } from "./write_budget.ts";
 import { sharedWriteBudget } from "./write_budget.ts";
+import { digits, writeIdLine } from "./queue.ts";
 
 /** A message as the feed sees it (pushwire's Frame). */
 export interface FeedMessage {
@@ -39,29 +40,6 @@ export interface FeedMember {
 export interface EncodedEvent {
   readonly bytes: Uint8Array;
   readonly invalid: boolean;
-}
-
-/** Digits of a positive integer id; comparisons, no division. */
-function digits(id: number): number {
-  if (id < 1e4) return id < 10 ? 1 : id < 100 ? 2 : id < 1e3 ? 3 : 4;
-  if (id < 1e8) return id < 1e5 ? 5 : id < 1e6 ? 6 : id < 1e7 ? 7 : 8;
-  return String(id).length;
-}
-
-/** Writes "id: <id>\n" at `offset`; returns the offset after it. */
-function writeIdLine(out: Uint8Array, offset: number, id: number): number {
-  out[offset++] = 0x69; // i
-  out[offset++] = 0x64; // d
-  out[offset++] = 0x3a; // :
-  out[offset++] = 0x20; // space
-  const end = offset + digits(id);
-  for (let value = id, at = end - 1; at >= offset; at--) {
-    const digit = value % 10;
-    out[at] = 0x30 + digit;
-    value = (value - digit) / 10;
-  }
-  out[end] = 0x0a; // LF
-  return end + 1;
 }
 
 export class SharedFeed implements BudgetedWriter {

@@ -17,7 +17,7 @@ export interface OwnEvent {
 export type QueuedEvent = Uint8Array | OwnEvent;
 
 /** Digits of a positive integer id (ids are decimal counters, below 2^53); comparisons, no division. */
-function digits(id: number): number {
+export function digits(id: number): number {
   if (id < 1e4) return id < 10 ? 1 : id < 100 ? 2 : id < 1e3 ? 3 : 4;
   if (id < 1e8) return id < 1e5 ? 5 : id < 1e6 ? 6 : id < 1e7 ? 7 : 8;
   return String(id).length;
@@ -29,7 +29,7 @@ function idLineLength(id: number): number {
 }
 
 /** Writes "id: <id>\n" at `offset`; returns the offset after it. */
-function writeIdLine(out: Uint8Array, offset: number, id: number): number {
+export function writeIdLine(out: Uint8Array, offset: number, id: number): number {
   out[offset++] = 0x69; // i
   out[offset++] = 0x64; // d
   out[offset++] = 0x3a; // :
