@@ -5,7 +5,8 @@
 # Ends with one line: "N passed, N failed" (the sum of every step). Exit status 0 only when nothing failed;
 # with CI=true (.ci/run's environment) a file the set-up or the run leaves behind that git shows, and did
 # not show before, fails.
-# Env: PUSHWIRE_SERVER=redis|valkey|both (default both) picks the servers; PUSHWIRE_TEST_FILTER=<path
+# Env: PUSHWIRE_SERVER=redis|valkey|both (default both) picks the servers; PUSHWIRE_TEST_LANES=1 runs
+#      the server passes one at a time (default: a Bun lane and a Deno lane side by side); PUSHWIRE_TEST_FILTER=<path
 #      prefix under tests/> runs a subset; PUSHWIRE_SKIP_BENCH=1 skips benches; PUSHWIRE_SOAK=1 enables
 #      the long soak tests (CI sets it).
 # Which tests need a server is decided by their folder under tests/: the folders in `once_folders`
@@ -93,48 +94,72 @@ for folder in tests/*/; do
   if [[ " $once_folders " == *" $name "* ]]; then once_roots+=("./$root"); else server_roots+=("./$root"); fi
 done
 
-run_bun() { # $1 = label, $2 = server, then test roots
+# A pass writes its log and, beside it, its exit status; counting reads both afterwards, so passes
+# can run side by side (below) and still print in a fixed order.
+bun_pass() { # $1 = label, $2 = server, then test roots
   local label=$1 server=$2 log="$log_dir/bun-$1.log"
   shift 2
   PUSHWIRE_TEST_SERVER=$server bun test --timeout 60000 "$@" >"$log" 2>&1
-  local status=$?
-  local bun_passed bun_failed
-  bun_passed=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-  bun_failed=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
-  [ "$status" -ne 0 ] && [ "${bun_failed:-0}" -eq 0 ] && bun_failed=1
-  count "bun test ($label)" "${bun_passed:-0}" "${bun_failed:-0}"
-  [ "$status" -ne 0 ] && grep -E '^\(fail\)|error:|Error' "$log" | head -40
+  echo $? >"$log.status"
 }
 
-run_deno() { # $1 = label, $2 = server, then test roots
+deno_pass() { # $1 = label, $2 = server, then test roots
   local label=$1 server=$2 log="$log_dir/deno-$1.log"
   shift 2
   PUSHWIRE_TEST_SERVER=$server deno test -A --no-check --quiet "$@" >"$log" 2>&1
-  local status=$?
+  echo $? >"$log.status"
+}
+
+count_bun() { # $1 = label
+  local log="$log_dir/bun-$1.log" status bun_passed bun_failed
+  status=$(cat "$log.status" 2>/dev/null || echo 1)
+  bun_passed=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  bun_failed=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  [ "$status" -ne 0 ] && [ "${bun_failed:-0}" -eq 0 ] && bun_failed=1
+  count "bun test ($1)" "${bun_passed:-0}" "${bun_failed:-0}"
+  [ "$status" -ne 0 ] && grep -E '^\(fail\)|error:|Error' "$log" | head -40
+}
+
+count_deno() { # $1 = label
+  local log="$log_dir/deno-$1.log" status summary deno_passed deno_failed
+  status=$(cat "$log.status" 2>/dev/null || echo 1)
   # Deno colours its summary even with NO_COLOR when it thinks it writes to a terminal: strip ANSI codes.
-  local summary deno_passed deno_failed
   summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -1)
   deno_passed=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
   deno_failed=$(echo "$summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
   [ "$status" -ne 0 ] && [ "${deno_failed:-0}" -eq 0 ] && deno_failed=1
-  count "deno test ($label)" "${deno_passed:-0}" "${deno_failed:-0}"
+  count "deno test ($1)" "${deno_passed:-0}" "${deno_failed:-0}"
   [ "$status" -ne 0 ] && sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'FAILED|=> |error:' | head -40
 }
 
 if [ "${#once_roots[@]}" -gt 0 ]; then
-  run_bun once "$first_server" "${once_roots[@]}"
-  run_deno once "$first_server" "${once_roots[@]}"
+  bun_pass once "$first_server" "${once_roots[@]}"; count_bun once
+  deno_pass once "$first_server" "${once_roots[@]}"; count_deno once
 fi
 if [ "${#server_roots[@]}" -gt 0 ]; then
+  present=()
   for server in $servers; do
-    if ! command -v "$server-server" >/dev/null 2>&1; then
-      count "$server-server" 0 1
-      echo "$server-server is not installed (scripts/setup.sh installs it; PUSHWIRE_SERVER picks the servers)"
-      continue
-    fi
-    run_bun "$server" "$server" "${server_roots[@]}"
-    run_deno "$server" "$server" "${server_roots[@]}"
+    if command -v "$server-server" >/dev/null 2>&1; then present+=("$server"); continue; fi
+    count "$server-server" 0 1
+    echo "$server-server is not installed (scripts/setup.sh installs it; PUSHWIRE_SERVER picks the servers)"
   done
+  # The server passes are two lanes side by side, one per runtime (each goes through the servers in
+  # turn): most of a pass is waiting on servers, timers and failovers (a whole run uses about half of
+  # one core), so on two cores two lanes take the time of one. PUSHWIRE_TEST_LANES=1 runs them one
+  # after another. Each test starts its own servers on random ports, so lanes share nothing.
+  if [ "${PUSHWIRE_TEST_LANES:-2}" = "1" ]; then
+    for server in "${present[@]}"; do
+      bun_pass "$server" "$server" "${server_roots[@]}"
+      deno_pass "$server" "$server" "${server_roots[@]}"
+    done
+  else
+    (for server in "${present[@]}"; do bun_pass "$server" "$server" "${server_roots[@]}"; done) &
+    bun_lane=$!
+    (for server in "${present[@]}"; do deno_pass "$server" "$server" "${server_roots[@]}"; done) &
+    deno_lane=$!
+    wait "$bun_lane" "$deno_lane"
+  fi
+  for server in "${present[@]}"; do count_bun "$server"; count_deno "$server"; done
 fi
 
 # --- Benchmarks, short mode ------------------------------------------------------------------------------
