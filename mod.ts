@@ -7,6 +7,7 @@ export { Frame } from "./src/frame.ts";
 export type { FrameKind, Message } from "./src/frame.ts";
 export type {
   ClientOptions,
+  FlowOptions,
   OverflowPolicy,
   ReconnectOptions,
   SubscribeOptions,
@@ -15,7 +16,14 @@ export type {
 } from "./src/options.ts";
 export type { ClientStats, SubscriptionStats } from "./src/stats.ts";
 export { watchMetrics } from "./src/metrics.ts";
-export type { DestinationMetrics, MetricsSnapshot, MetricsWatch, WatchMetricsOptions } from "./src/metrics.ts";
+export type {
+  DestinationMetrics,
+  MetricsOptions,
+  MetricsSnapshot,
+  MetricsSource,
+  MetricsWatch,
+  WatchMetricsOptions,
+} from "./src/metrics.ts";
 export type { SSETotals } from "./src/sse/totals.ts";
 export {
   ClosedError,
