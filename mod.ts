@@ -1,6 +1,7 @@
 // pushwire: Valkey/Redis pub/sub for Bun and Deno on a Zig core. Re-exports only.
 export { Client, connect } from "./src/client.ts";
-export type { NameInput, SubscribeArgument } from "./src/client.ts";
+export type { HistoryOptions, NameInput, PublishOptions, PublishResult, SubscribeArgument } from "./src/client.ts";
+export type { DurableSubscribeOptions, Since } from "./src/durable/options.ts";
 export { Subscription } from "./src/subscription.ts";
 export type { LifecycleEvent } from "./src/subscription.ts";
 export { Frame } from "./src/frame.ts";
@@ -40,7 +41,7 @@ export {
 export type { PushwireErrorCode, TlsFailureReason } from "./src/errors.ts";
 export { nativeMemory } from "./src/native/parser.ts";
 export type { NativeStats, ParserLimits } from "./src/native/parser.ts";
-export { openSSE, sse } from "./src/sse.ts";
+export { openSSE, resumeFrom, sse } from "./src/sse.ts";
 export type { SSECloseReason, SSEOptions, SSEStats, SSEStream } from "./src/sse.ts";
 export { ClusterClient, connectCluster } from "./src/cluster/cluster_client.ts";
 export type { ClusterOptions, ClusterStats } from "./src/cluster/cluster_client.ts";

@@ -74,6 +74,22 @@ if (clientText) {
 }
 
 // ---- SSE ---------------------------------------------------------------------------------------------------
+// ---- durable channels ---------------------------------------------------------------------------
+const durableRows: { runtime: string; what: string; messagesPerSecond: number; serverMicrosPerCall?: number }[] = [];
+for (const runtime of ["bun", "deno"]) {
+  const text = read(`durable-${runtime}.json`);
+  if (text) durableRows.push(...JSON.parse(text).rows);
+}
+if (durableRows.length) {
+  out.push("## durable channels: publish with history, replay (msgs/s, 256 B, redis-server)", "");
+  out.push("| what | runtime | msgs/s | server µs/call |", "| --- | --- | ---: | ---: |");
+  for (const row of durableRows) {
+    const server = row.serverMicrosPerCall === undefined ? "-" : fmt(row.serverMicrosPerCall, 2);
+    out.push(`| ${row.what} | ${row.runtime} | ${row.messagesPerSecond.toLocaleString("en-US")} | ${server} |`);
+  }
+  out.push("");
+}
+
 const sseRows: Record<string, number | string>[] = [];
 for (const runtime of ["bun", "deno"]) {
   const text = read(`sse-${runtime}.json`);

@@ -4,7 +4,7 @@
 # Benchmarks REPORT numbers; they never fail on a time. This script exits non-zero only when a
 # benchmark is broken (an exception, a wrong message count, zero messages, a stall).
 # Usage: scripts/bench.sh [--short]      (--short: a few seconds per suite, for CI; full: ≤ ~10 min)
-# Environment: PUSHWIRE_ZIG (zig binary), BENCH_SUITES (default "core,ceiling,client,sse"),
+# Environment: PUSHWIRE_ZIG (zig binary), BENCH_SUITES (default "core,ceiling,client,sse,durable"),
 #              BENCH_RUNTIMES (default "bun,deno"), BENCH_SSE_CLIENTS (default "1000,100").
 # Charts: bench/charts.ts writes client-throughput.svg and sse-fanout.svg next to the JSON.
 set -uo pipefail
@@ -13,7 +13,7 @@ cd "$root"
 
 short=""
 [ "${1:-}" = "--short" ] && short="--short"
-suites=${BENCH_SUITES:-core,ceiling,client,sse}
+suites=${BENCH_SUITES:-core,ceiling,client,sse,durable}
 runtimes=${BENCH_RUNTIMES:-bun,deno}
 log() { printf '[bench] %s\n' "$*" >&2; }
 has_suite() { [[ ",$suites," == *",$1,"* ]]; }
@@ -95,6 +95,20 @@ if has_suite sse; then
     log "SSE fan-out skipped (needs src/sse.ts, mod.ts and bench/sse.bench.ts)"
     echo "skipped: src/sse.ts or mod.ts not present in this checkout" >"$results/sse-skipped.txt"
   fi
+fi
+
+# --- durable channels: publish with history, replay ------------------------------------------------
+if has_suite durable; then
+  for runtime in bun deno; do
+    has_runtime "$runtime" || continue
+    log "durable channels on $runtime"
+    if [ "$runtime" = bun ]; then
+      bun bench/durable.bench.ts $short --json "$results/durable-bun.json" >"$results/durable-bun.txt" || fail "durable bench (bun)"
+    else
+      deno run -A --node-modules-dir=manual bench/durable.bench.ts $short --json "$results/durable-deno.json" \
+        >"$results/durable-deno.txt" || fail "durable bench (deno)"
+    fi
+  done
 fi
 
 # --- summary and charts ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // of subscribe/psubscribe/ssubscribe (names, then a callback or an options object) and of
 // publish/spublish. Rule: nothing is sent before these pass; every refusal is an InvalidArgumentError
 // that names the call and the argument.
+import { type HistoryRequest, parseHistoryRequest } from "./durable/options.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import type { Message } from "./frame.ts";
 import { type ResolvedFlow, resolveFlow, type SubscribeOptions, type SubscriptionType } from "./options.ts";
@@ -21,13 +22,15 @@ export interface SubscribeDefaults {
 
 /**
  * `subscribe(...names, callbackOrOptions?)`: the names (deduplicated by their exact bytes; a name
- * given twice is one server subscription) and the options, defaults filled in.
+ * given twice is one server subscription) and the options, defaults filled in. `history`: what a
+ * durable subscription (`since` or `history` given) asks for; the client derives its keys and reader
+ * and puts them in `options.history`.
  */
 export function parseSubscribeArguments(
   type: SubscriptionType,
   args: readonly SubscribeArgument[],
   defaults: SubscribeDefaults,
-): { records: NameRecord[]; options: ResolvedSubscribeOptions } {
+): { records: NameRecord[]; options: ResolvedSubscribeOptions; history: HistoryRequest | undefined } {
   let given: SubscribeOptions = {};
   let names = args;
   const last = args[args.length - 1];
@@ -61,6 +64,11 @@ export function parseSubscribeArguments(
   if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError(`${type}: signal must be an AbortSignal`);
   }
+  const history = parseHistoryRequest(type, given);
+  if (history !== undefined) {
+    if (type === "psubscribe") throw new InvalidArgumentError("psubscribe: since and history are for channels (subscribe, ssubscribe): a pattern has no history");
+    if (records.length !== 1) throw new InvalidArgumentError(`${type}: a durable subscription (since or history) takes exactly one channel, got ${records.length}`);
+  }
   return {
     records,
     options: {
@@ -69,10 +77,11 @@ export function parseSubscribeArguments(
       onError: given.onError,
       signal: given.signal,
     },
+    history,
   };
 }
 
-/** `publish(channel, data)` / `spublish(…)`: `label` is the call's name in the error. */
+/** `publish(channel, data, options?)` / `spublish(…)`: `label` is the call's name in the error. */
 export function validatePublishArguments(label: string, channel: unknown, data: unknown): void {
   if (typeof channel !== "string" && !(channel instanceof Uint8Array)) {
     throw new InvalidArgumentError(`${label}: channel must be a string or Uint8Array, got ${describe(channel)}`);

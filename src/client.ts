@@ -11,18 +11,21 @@
 // maxPendingCommands of them) and go out only after the server confirmed the resubscription.
 import { type NameInput, parseSubscribeArguments, type SubscribeArgument, validatePublishArguments } from "./arguments.ts";
 import type { EndpointLocator, RelocatableClient } from "./endpoint_locator.ts";
+import { publishWithHistory, resolveHistory } from "./durable/history.ts";
+import { type HistoryOptions, parsePublishOptions, type PublishOptions } from "./durable/options.ts";
+import type { PublishResult } from "./durable/script.ts";
 import { ClosedError, ConnectionError, TimeoutError } from "./errors.ts";
 import type { Frame } from "./frame.ts";
 import { Connection, type ConnectionEvents, type ConnectionRole, type ParserFactory } from "./protocol/connection.ts";
 import type { CommandArgument } from "./protocol/encode.ts";
-import type { ReplyValue } from "./protocol/reply.ts";
+import type { DecodeOptions, ReplyValue } from "./protocol/reply.ts";
 import { type ClientOptions, defaultReconnect, resolveSettings, type Settings, type SubscriptionType } from "./options.ts";
 import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
 import { abortable, BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
 import { type ClientStats, Counters } from "./stats.ts";
 import { type LifecycleEvent, Subscription, type SubscriptionOwner } from "./subscription.ts";
 
-export type { NameInput, SubscribeArgument };
+export type { HistoryOptions, NameInput, PublishOptions, PublishResult, SubscribeArgument };
 
 const commands: Record<SubscriptionType, { subscribe: string; unsubscribe: string; unsubscribed: Frame["kind"] }> = {
   subscribe: { subscribe: "SUBSCRIBE", unsubscribe: "UNSUBSCRIBE", unsubscribed: "unsubscribe" },
@@ -174,13 +177,19 @@ export class Client implements AsyncDisposable, RelocatableClient {
   }
 
   async #subscribe(type: SubscriptionType, args: SubscribeArgument[]): Promise<Subscription> {
-    const { records, options } = parseSubscribeArguments(type, args, this.#settings);
+    const { records, options, history } = parseSubscribeArguments(type, args, this.#settings);
     this.#assertUsable();
     if (options.signal?.aborted) throw options.signal.reason;
+    if (history !== undefined) {
+      options.history = await resolveHistory(type, records[0].bytes, history, () => (command, decode) => this.command(command, decode));
+    }
     const subscription = new Subscription(this.#owner, type, records, options);
     this.#subscriptions.add(subscription);
     try {
+      // A durable subscription: where it starts, then the subscription, then the history after it.
+      await subscription.prepareHistory();
       await this.#acquire(subscription);
+      await subscription.startHistory();
     } catch (error) {
       subscription.end(error as Error, false);
       await this.#release(subscription).catch(() => {});
@@ -349,34 +358,47 @@ export class Client implements AsyncDisposable, RelocatableClient {
 
   // ---- publishing ---------------------------------------------------------------------------------
 
-  /** PUBLISH; resolves with the number of subscribers that received it (across the server). */
-  publish(channel: NameInput, data: NameInput): Promise<number> {
-    return this.#publish("PUBLISH", channel, data);
+  /**
+   * PUBLISH; resolves with the number of subscribers that received it (across the server). With
+   * `{ history: { maxLength, ttlMs?, key? } }` the message is also appended to the channel's history
+   * (README "Durable channels"), atomically, and it resolves with `{ receivers, id }`.
+   */
+  publish(channel: NameInput, data: NameInput): Promise<number>;
+  publish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
+  publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
+    return this.#publish("PUBLISH", channel, data, options);
   }
 
-  /** SPUBLISH to a shard channel. */
-  spublish(channel: NameInput, data: NameInput): Promise<number> {
-    return this.#publish("SPUBLISH", channel, data);
+  /** SPUBLISH to a shard channel; with `history`, as publish(). */
+  spublish(channel: NameInput, data: NameInput): Promise<number>;
+  spublish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
+  spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
+    return this.#publish("SPUBLISH", channel, data, options);
   }
 
-  async #publish(command: string, channel: NameInput, data: NameInput): Promise<number> {
-    validatePublishArguments(command.toLowerCase(), channel, data);
+  async #publish(command: "PUBLISH" | "SPUBLISH", channel: NameInput, data: NameInput, options: unknown): Promise<number | PublishResult> {
+    const label = command.toLowerCase();
+    validatePublishArguments(label, channel, data);
+    const history = parsePublishOptions(label, options);
+    if (history !== undefined) return publishWithHistory(command, channel, data, history, () => (args) => this.command(args));
     const reply = await this.command([command, channel, data]);
     return Number(reply);
   }
 
   /**
-   * @internal runs any command on the command-capable connection (used by src/cluster); resolves with
-   * the decoded reply.
+   * @internal runs any command on the command-capable connection (used by src/cluster and the
+   * history reads); resolves with the decoded reply (`decode`: bulk strings as bytes).
    */
-  async command(args: readonly CommandArgument[]): Promise<ReplyValue> {
+  async command(args: readonly CommandArgument[], decode?: DecodeOptions): Promise<ReplyValue> {
     this.#assertUsable();
     // RESP2 sends commands on a connection of their own: while only the subscriber reconnects, that
     // one takes them at once if it is open — unless earlier commands wait (they go first).
     const commandsReady = this.#commandsOpen !== undefined && this.#waitingCommands === 0;
     if (this.#state === "reconnecting" && !commandsReady) await this.#connectionBack();
     const connection = this.#subscriber.protocol === 3 ? this.#subscriber : await this.#commandConnection();
-    return connection.command(args);
+    return connection.command(args, undefined, { decode });
   }
 
   /** A command waits for the reconnection: at most maxPendingCommands of them, in order. */

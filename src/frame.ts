@@ -41,6 +41,12 @@ export class Frame {
   data: Uint8Array;
   /** Subscribe family: the server's subscription count after the change; else 0. */
   count: number;
+  /**
+   * The history entry id (`<epoch>-<seq>`) of a message on a durable subscription, live or replayed
+   * (README "Durable channels"); undefined on every other frame, and for a message published without
+   * history.
+   */
+  id: string | undefined;
   #channelBytes: Uint8Array;
   #patternBytes: Uint8Array | undefined;
 
@@ -52,14 +58,25 @@ export class Frame {
     patternBytes: Uint8Array | undefined,
     data: Uint8Array,
     count: number,
+    id?: string,
   ) {
     this.kind = kind;
     this.channel = channel;
     this.pattern = pattern;
     this.data = data;
     this.count = count;
+    this.id = id;
     this.#channelBytes = channelBytes;
     this.#patternBytes = patternBytes;
+  }
+
+  /**
+   * @internal The same message with `data` as its payload and `id` as its history id: a durable
+   * subscription's view of an envelope (src/durable/envelope.ts). A new object, since the router hands
+   * one Frame to every subscription of the channel and a plain one must still see the envelope.
+   */
+  withHistoryId(data: Uint8Array, id: string): Frame {
+    return new Frame(this.kind, this.channel, this.#channelBytes, this.pattern, this.#patternBytes, data, this.count, id);
   }
 
   /** The exact channel bytes (for names that are not UTF-8). A fresh copy on every read. */

@@ -4,6 +4,7 @@
 import { InvalidArgumentError } from "./errors.ts";
 import type { ParserLimits } from "./native/parser.ts";
 import type { Message } from "./frame.ts";
+import type { DurableSubscribeOptions } from "./durable/options.ts";
 
 /** What a subscription does when its buffer is full. See README "Delivery semantics". */
 export type OverflowPolicy = "drop-oldest" | "drop-newest" | "error" | "pause";
@@ -167,9 +168,10 @@ export interface FlowOptions {
 
 /**
  * The options object of `subscribe()`, `psubscribe()` and `ssubscribe()` (given after the names).
- * Flow options left out take the client's (ClientOptions).
+ * Flow options left out take the client's (ClientOptions). `since` / `history` make the
+ * subscription durable (README "Durable channels").
  */
-export interface SubscribeOptions extends FlowOptions {
+export interface SubscribeOptions extends FlowOptions, DurableSubscribeOptions {
   /**
    * Callback form: called synchronously per message, in order. Messages are then not buffered (an
    * iterator gets none) and never paced, stalled or dropped. The message is the same object for every

@@ -23,7 +23,12 @@
 //                 (by this stream's queue or by the subscription's own buffer)
 //   disconnected  data: {"at": ms, "error"?: string} — the client lost the server; messages may be lost
 //   reconnected   data: {"at": ms, "downtimeMs": n} — back; messages published meanwhile are lost, so
-//                 refetch state if it matters
+//                 refetch state if it matters (a durable subscription fills the gap: see recovered)
+//   recovered     data: {"at": ms, "count": n, "complete": bool, "lost"?: n} — a durable subscription
+//                 filled a gap from history (README "Durable channels"); complete: false: refetch state
+// Ids: a message with a history id (a durable subscription) has it as its `id:`, so a browser's
+// Last-Event-ID resumes it on any server process (resumeFrom()); a durable stream's message without
+// one has no `id:` line (the browser keeps its last id); a plain stream's messages count 1, 2, 3, …
 //   invalid-utf8  data: {"channel": s, "base64": s} — text mode met a payload that is not UTF-8
 //                 (see `invalidText`); ids still count it, nothing is decoded lossily
 // Line breaks: CRLF and CR in a text payload arrive as LF (the format cannot carry CR in data); use
@@ -38,6 +43,7 @@ import { sseTotals } from "./sse/totals.ts";
 import { Pacer } from "./flow.ts";
 
 export { encodeComment, encodeEvent, type SSEEventFields } from "./sse/encode.ts";
+export { resumeFrom } from "./sse/resume.ts";
 
 /**
  * What sse() needs from a message: the fields of pushwire's `Message` (src/frame.ts) it reads. Kept
@@ -48,6 +54,8 @@ export interface SSEMessage {
   readonly channel: string;
   readonly pattern?: string | undefined;
   readonly data: Uint8Array;
+  /** The history entry id of a durable subscription's message: used as the event's `id:`. */
+  readonly id?: string | undefined;
 }
 
 /** Mirrors `LifecycleEvent` of src/subscription.ts (docs/ARCHITECTURE.md). */
@@ -55,12 +63,15 @@ export type SSELifecycleEvent =
   | { type: "disconnected"; at: number; error?: Error }
   | { type: "reconnected"; at: number; downtimeMs: number }
   | { type: "dropped"; at: number; count: number }
+  | { type: "recovered"; at: number; count: number; complete: boolean; lost?: number }
   | { type: "end"; at: number; error?: Error };
 
 /** What sse() needs from a Subscription (a pushwire `Subscription` satisfies it). */
 export interface SSESubscription<M extends SSEMessage = SSEMessage> extends AsyncIterable<M> {
   unsubscribe(): Promise<void>;
   onEvent(listener: (event: SSELifecycleEvent) => void): () => void;
+  /** Optional: a durable subscription; its messages without a history id then get no `id:` line. */
+  readonly durable?: boolean;
   /**
    * Optional: deliver every message (the buffered ones first) to `listener` instead of through the
    * iterator, and say true; the end then comes as the `end` lifecycle event. pushwire's Subscription
@@ -220,7 +231,7 @@ export function openSSE<M extends SSEMessage>(source: SSESource<M>, options: SSE
   return new EventStream(source, options);
 }
 
-/** Writes "id: <id>\n" (ASCII: ids are our decimal counter) at `offset`; returns the offset after it. */
+/** Writes "id: <id>\n" (ASCII: our decimal counter, or a history id `<epoch>-<seq>`) at `offset`; returns the offset after it. */
 function writeIdLine(out: Uint8Array, offset: number, id: string): number {
   out[offset++] = 0x69; // i
   out[offset++] = 0x64; // d
@@ -282,6 +293,8 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   readonly #shareKey: string | undefined;
   /** The source once it resolved: the pacer holds its reading. */
   #subscription: SSESubscription<M> | undefined;
+  /** The source is durable: ids are its messages' history ids, never the counter. */
+  #durable = false;
   readonly #pacer: Pacer;
   /** The iterator loop (a source without deliverTo) waits here while the queue holds reading. */
   #resumeRun: (() => void) | undefined;
@@ -372,6 +385,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     const subscription = await this.#source;
     if (subscription === undefined || this.#closeReason !== undefined) return;
     this.#subscription = subscription;
+    this.#durable = subscription.durable === true;
     this.#removeLifecycle ??= subscription.onEvent(this.#onLifecycle);
     if (subscription.deliverTo?.((message) => this.#offerMessage(message)) === true) {
       this.#delivered = true;
@@ -409,6 +423,11 @@ class EventStream<M extends SSEMessage> implements SSEStream {
         sseTotals.eventsDropped += event.count;
         this.#offerControl("dropped", { count: event.count, total: this.#counters.dropped });
         return;
+      case "recovered": {
+        const data = { at: event.at, count: event.count, complete: event.complete };
+        this.#offerControl("recovered", event.lost === undefined ? data : { ...data, lost: event.lost });
+        return;
+      }
       case "end":
         // Without an error the iterator finishes too and `#run` ends the stream after the last message;
         // with deliverTo there is no iterator, and every message came before this event.
@@ -419,7 +438,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   };
 
   #offerMessage(message: M): void {
-    const id = String(this.#nextId++);
+    const id = message.id ?? (this.#durable ? undefined : String(this.#nextId++));
     const key = this.#shareKey;
     let encoded: { bytes: Uint8Array; invalid: boolean };
     try {
@@ -452,7 +471,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   }
 
   /** This stream's own encoding of `message`, id included: `serialize`, or an `event` function. */
-  #encodeOwn(message: M, id: string): { bytes: Uint8Array; invalid: boolean } {
+  #encodeOwn(message: M, id: string | undefined): { bytes: Uint8Array; invalid: boolean } {
     const serialize = this.#options.serialize;
     if (serialize) {
       const out = serialize(message);

@@ -7,6 +7,10 @@
 // buffer above its high-water mark holds the connection's reading until it drains, so a consumer that
 // keeps up loses nothing however big the burst; only a stalled consumer (it held for slowConsumerMs
 // without draining), a buffer over its bounds, or one that was never read meets the overflow policy.
+// Durable rule (src/durable/feed.ts): a subscription with history hands its live messages to its feed,
+// which opens their envelope and fills gaps from the history before passing them on (deliver(frame, true)).
+import { DurableFeed, type DurableTarget } from "./durable/feed.ts";
+import type { ResolvedHistory } from "./durable/history.ts";
 import { OverflowError } from "./errors.ts";
 import { PayloadSlabs } from "./detach.ts";
 import { Pacer } from "./flow.ts";
@@ -19,6 +23,7 @@ export type LifecycleEvent =
   | { type: "disconnected"; at: number; error?: Error }
   | { type: "reconnected"; at: number; downtimeMs: number }
   | { type: "dropped"; at: number; count: number }
+  | { type: "recovered"; at: number; count: number; complete: boolean; lost?: number }
   | { type: "end"; at: number; error?: Error };
 
 /** What a subscription needs from the client that owns it. */
@@ -42,6 +47,8 @@ export interface ResolvedSubscribeOptions extends ResolvedFlow {
   onMessage: ((message: Message) => void) | undefined;
   onError: ((error: unknown, message: Message) => void) | undefined;
   signal: AbortSignal | undefined;
+  /** A durable subscription: where its history is read and where it starts (src/durable/feed.ts). */
+  history?: ResolvedHistory;
 }
 
 type Waiter = { resolve(result: IteratorResult<Message>): void; reject(error: unknown): void };
@@ -179,6 +186,8 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   #endErrorThrown = false;
   #released: Promise<void> | undefined;
   #onAbort = () => void this.unsubscribe();
+  /** The history side of a durable subscription; undefined for a plain one. */
+  #durable: DurableFeed | undefined;
 
   /** @internal created by Client. */
   constructor(owner: SubscriptionOwner, type: SubscriptionType, records: NameRecord[], options: ResolvedSubscribeOptions) {
@@ -201,6 +210,15 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
       stalled: () => this.#queue.forEach((frame) => this.#detach(frame)),
     });
     options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (options.history !== undefined) {
+      const kind = type === "ssubscribe" ? "smessage" : "message";
+      this.#durable = new DurableFeed(this.#durableTarget(), { ...options.history, record: records[0], kind, flow: options });
+    }
+  }
+
+  /** True when the subscription has history (`since` or `history` given): Message.id is the entry id. */
+  get durable(): boolean {
+    return this.#durable !== undefined;
   }
 
   /** True once the subscription ended (unsubscribe, close, abort, overflow error, lost connection). */
@@ -231,6 +249,10 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
    * - `{ type: "reconnected", at, downtimeMs }` the client reconnected and the server confirmed the
    *   resubscription of every name; messages published during `downtimeMs` may have been missed;
    * - `{ type: "dropped", at, count }` the overflow policy dropped `count` messages (one event per burst);
+   * - `{ type: "recovered", at, count, complete, lost? }` (durable subscriptions) a gap was filled from
+   *   the history: after a reconnect, a resume (`since: <id>`), a live gap or a full buffer. `count`
+   *   messages came from history; `complete: false` when entries were lost (trimmed: `lost` says how
+   *   many; the stream reset or gone: `lost` is undefined);
    * - `{ type: "end", at, error? }` the subscription ended (unsubscribe, close, abort, overflow
    *   "error", reconnection given up or disabled — then `error` says why).
    */
@@ -273,6 +295,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     if (frame !== undefined) {
       this.#countDelivered();
       this.#checkPressure();
+      if (this.#durable?.waitingForRoom) this.#checkReplayRoom();
       if (this.#draining && this.#queue.length === 0) this.end(undefined, false);
       return Promise.resolve({ value: frame as Message, done: false });
     }
@@ -290,9 +313,17 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  /** @internal the router hands over a message (the same Frame object every subscription gets). */
-  deliver(frame: Frame): void {
+  /**
+   * @internal the router hands over a message (the same Frame object every subscription gets); a
+   * durable subscription's goes to its feed first, which hands it (and replayed ones) back with
+   * `fromFeed` (one method, so the plain path costs no extra call).
+   */
+  deliver(frame: Frame, fromFeed?: boolean): void {
     if (this.#ended || this.#draining) return;
+    if (this.#durable !== undefined && fromFeed !== true) {
+      this.#durable.live(frame);
+      return;
+    }
     this.#received++;
     const onMessage = this.#onMessage;
     if (onMessage !== undefined) {
@@ -382,6 +413,48 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     if (queue.length * 2 < this.#highWaterMark && queue.bytes * 2 < this.#highWaterMarkBytes) pacer.below();
   }
 
+  /** A replay waits for room: it gets it below half of both high-water marks (as a hold ends). */
+  #checkReplayRoom(): void {
+    const queue = this.#queue;
+    if (queue.length * 2 < this.#highWaterMark && queue.bytes * 2 < this.#highWaterMarkBytes) this.#durable!.roomMade();
+  }
+
+  /** What the durable feed may do with this subscription (kept off the public surface). */
+  #durableTarget(): DurableTarget {
+    return {
+      closed: () => this.#ended || this.#draining,
+      replayRoom: () => {
+        if (this.#heldByConsumer) return false;
+        if (this.#onMessage !== undefined) return true;
+        const queue = this.#queue;
+        return queue.length < this.#highWaterMark && queue.bytes < this.#highWaterMarkBytes;
+      },
+      accept: (frame) => this.deliver(frame, true),
+      wouldOverflow: (frame) => {
+        if (this.#onMessage !== undefined || this.#waiters.length > 0) return false;
+        const queue = this.#queue;
+        return queue.length >= this.#bufferSize ||
+          (queue.length > 0 && queue.bytes + frame.data.byteLength > this.#bufferBytes);
+      },
+      countDropped: (count) => this.#countDropped(count),
+      emit: (event) => this.emit(event),
+      fail: (error) => {
+        this.end(error, true);
+        this.#released ??= this.#owner.release(this).catch(() => {});
+      },
+    };
+  }
+
+  /** @internal before the subscribe command (Client, placement): a durable feed learns where it starts. */
+  prepareHistory(): Promise<void> {
+    return this.#durable?.prepare() ?? Promise.resolve();
+  }
+
+  /** @internal after the server confirmed it: a durable feed's first read (see DurableFeed.start). */
+  startHistory(): Promise<void> {
+    return this.#durable?.start() ?? Promise.resolve();
+  }
+
   #hold(): void {
     if (this.#holds++ === 0) this.#owner.requestPause(this);
   }
@@ -406,6 +479,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     if (!this.#heldByConsumer) return;
     this.#heldByConsumer = false;
     this.#unhold();
+    this.#durable?.roomMade();
   }
 
   #countDelivered(): void {
@@ -438,6 +512,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
 
   /** @internal delivers a lifecycle event to every listener; a throwing listener is counted. */
   emit(event: LifecycleEvent): void {
+    if (event.type === "reconnected") this.#durable?.reconnected();
     for (const listener of this.#listeners) {
       try {
         listener(event);
@@ -467,6 +542,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
       }
     }
     this.#checkPressure();
+    this.#durable?.roomMade();
     if (this.#draining) this.end(undefined, false);
     return true;
   }
@@ -505,6 +581,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     if (!keepBuffered) this.#discard(countLeftoverAsDropped);
     this.#pacer.stop();
     this.releaseReading();
+    this.#durable?.stop();
     // Waiters exist only when the buffer is empty: each gets the end (the first one the error).
     const waiters = this.#waiters.take();
     for (const waiter of waiters) this.#finished().then(waiter.resolve, waiter.reject);

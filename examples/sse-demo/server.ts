@@ -1,4 +1,7 @@
-// pushwire SSE demo: chat rooms over Valkey/Redis pub/sub, streamed to browsers with sse().
+// pushwire SSE demo: chat rooms over Valkey/Redis pub/sub, streamed to browsers with sse(). Rooms are
+// durable channels (README "Durable channels"): a tab that joins gets the room's last 50 messages, and
+// a tab that was away (its EventSource reconnects with Last-Event-ID) gets exactly what it missed,
+// from whichever server process it reaches.
 //   bun examples/sse-demo/server.ts          deno run -A examples/sse-demo/server.ts
 // Env: VALKEY_URL or REDIS_URL (else a local valkey-server, or redis-server, is started on a free
 // loopback port and stopped on exit), PORT (default 8080; 0 = any free port), HOST (default 127.0.0.1).
@@ -9,7 +12,7 @@
 import { readFile } from "node:fs/promises";
 import process from "node:process";
 import { connect } from "../../mod.ts";
-import { openSSE, type SSEStream } from "../../src/sse.ts";
+import { openSSE, resumeFrom, type SSEStream } from "../../src/sse.ts";
 import { type LocalServer, startLocalServer } from "./local_server.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -44,6 +47,9 @@ interface HttpServer {
 const roomPattern = /^[A-Za-z0-9_-]{1,40}$/;
 const maxTextLength = 2_000;
 const channelPrefix = "demo:room:";
+/** What a room keeps (its history) and what a tab that joins gets of it. */
+const roomHistory = { maxLength: 500, ttlMs: 7 * 24 * 3600 * 1000 };
+const shownOnJoin = 50;
 
 function listen(hostname: string, port: number, fetch: (request: Request) => Promise<Response>): HttpServer {
   if (typeof Bun !== "undefined") {
@@ -112,9 +118,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (!roomPattern.test(room)) return json({ error: "room names are 1-40 of A-Z a-z 0-9 _ -" }, 400);
     if (match[2] && request.method === "GET") {
       // One client.subscribe() per browser: the client's refcount keeps one server subscription per room.
-      const stream = openSSE(client.subscribe(channel(room)), {
+      // A first visit starts with the room's last messages; a reconnect resumes after Last-Event-ID.
+      const since = resumeFrom(request.headers.get("last-event-id"), { last: shownOnJoin });
+      const stream = openSSE(client.subscribe(channel(room), { since }), {
         signal: request.signal,
-        lastEventId: request.headers.get("last-event-id"),
         retryMs: 2_000,
         onClose: () => streams.delete(stream),
       });
@@ -124,8 +131,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (!match[2] && request.method === "POST") {
       const message = await readMessage(request);
       if (typeof message === "string") return json({ error: message }, 400);
-      const receivers = await client.publish(channel(room), JSON.stringify({ ...message, at: Date.now() }));
-      return json({ receivers });
+      const { receivers, id } = await client.publish(channel(room), JSON.stringify({ ...message, at: Date.now() }), {
+        history: roomHistory,
+      });
+      return json({ receivers, id });
     }
     return json({ error: "method not allowed" }, 405);
   };

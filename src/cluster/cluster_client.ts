@@ -7,6 +7,9 @@
 // Rule: this file only composes the parts and holds the public API: the topology source
 // (cluster_topology.ts), the node pool, placement and retries (src/nodes/) each do one job.
 import { parseSubscribeArguments, type NameInput, type SubscribeArgument, validatePublishArguments } from "../arguments.ts";
+import { type KeyedCommand, publishWithHistory, resolveHistory } from "../durable/history.ts";
+import { type HistoryOptions, parsePublishOptions, type PublishOptions } from "../durable/options.ts";
+import type { PublishResult } from "../durable/script.ts";
 import { ClosedError, InvalidArgumentError } from "../errors.ts";
 import { keySlot } from "../native/parser.ts";
 import { abortable } from "../reconnect.ts";
@@ -169,30 +172,53 @@ export class ClusterClient implements AsyncDisposable {
     return this.#subscribe("ssubscribe", args);
   }
 
-  // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
   async #subscribe(type: SubscriptionType, args: SubscribeArgument[]): Promise<Subscription> {
-    const { records, options } = parseSubscribeArguments(type, args, this.#settings);
+    const { records, options, history } = parseSubscribeArguments(type, args, this.#settings);
     this.#lifetime.assertOpen();
     if (options.signal?.aborted) throw options.signal.reason;
+    // A durable subscription reads its history on the primary owning the stream key's slot.
+    if (history !== undefined) options.history = await resolveHistory(type, records[0].bytes, history, this.#onKeyOwner);
     return this.#placement.subscribe(type, records, options);
   }
 
-  /** PUBLISH on any node (the cluster broadcasts it); resolves with the receivers on that node's view. */
+  /**
+   * PUBLISH on any node (the cluster broadcasts it); resolves with the receivers on that node's view.
+   * With `history`, the script runs on the primary owning the history key's slot (following MOVED,
+   * like spublish) and it resolves with `{ receivers, id }`.
+   */
+  publish(channel: NameInput, data: NameInput): Promise<number>;
+  publish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
   // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
-  async publish(channel: NameInput, data: NameInput): Promise<number> {
+  async publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
     validatePublishArguments("publish", channel, data);
+    const history = parsePublishOptions("publish", options);
+    if (history !== undefined) return publishWithHistory("PUBLISH", channel, data, history, this.#onKeyOwner);
     return this.#retries.run("publish", this.#maxAttempts, () =>
       this.#pool.onNode(this.#topology.addressFor(undefined), (node) => node.publish("publish", channel, data)));
   }
 
-  /** SPUBLISH to the primary owning the channel's slot, following MOVED. */
+  /** SPUBLISH to the primary owning the channel's slot, following MOVED; with `history`, as publish(). */
+  spublish(channel: NameInput, data: NameInput): Promise<number>;
+  spublish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
   // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
-  async spublish(channel: NameInput, data: NameInput): Promise<number> {
+  async spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
     validatePublishArguments("spublish", channel, data);
+    const history = parsePublishOptions("spublish", options);
+    if (history !== undefined) return publishWithHistory("SPUBLISH", channel, data, history, this.#onKeyOwner);
     const slot = keySlot(channel);
     return this.#retries.run("spublish", this.#maxAttempts, () =>
       this.#pool.onNode(this.#topology.addressFor(slot), (node) => node.publish("spublish", channel, data)));
   }
+
+  /** A command for the primary owning the history keys' slot, following MOVED and retrying like spublish. */
+  #onKeyOwner: KeyedCommand = (keys) => {
+    const slot = keySlot(keys.stream);
+    return (args, decode) =>
+      this.#retries.run(String(args[0]).toLowerCase(), this.#maxAttempts, () =>
+        this.#pool.onNode(this.#topology.addressFor(slot), (node) => node.command(args, decode)));
+  };
 
   /** Nodes and slot ranges as plain data (a copy). */
   topology(): TopologySnapshot {

@@ -11,7 +11,7 @@ import { NativeParser } from "../native/parser.ts";
 import { type ClientOptions, resolveSettings, type SubscriptionType } from "../options.ts";
 import { Connection, type FrameParser, type ParserFactory } from "../protocol/connection.ts";
 import type { CommandArgument } from "../protocol/encode.ts";
-import type { ReplyValue } from "../protocol/reply.ts";
+import type { DecodeOptions, ReplyValue } from "../protocol/reply.ts";
 import type { ClientStats } from "../stats.ts";
 import type { Subscription } from "../subscription.ts";
 import { parseAddress } from "./address.ts";
@@ -58,7 +58,7 @@ function nativeParserFactory(): ParserFactory {
 }
 
 /** Client's command() if it offers one (it did as @internal, then went private). */
-type CommandCapable = { command?: (args: readonly CommandArgument[]) => Promise<ReplyValue> };
+type CommandCapable = { command?: (args: readonly CommandArgument[], decode?: DecodeOptions) => Promise<ReplyValue> };
 
 export class NodeClient {
   #closing: Promise<void> | undefined;
@@ -103,9 +103,10 @@ export class NodeClient {
     return new NodeClient(address, client, url, nodeOptions);
   }
 
-  async command(args: readonly CommandArgument[]): Promise<ReplyValue> {
+  /** `decode`: bulk strings as bytes (history reads) or text (default). */
+  async command(args: readonly CommandArgument[], decode?: DecodeOptions): Promise<ReplyValue> {
     const client = this.client as unknown as CommandCapable;
-    if (typeof client.command === "function") return client.command(args);
+    if (typeof client.command === "function") return client.command(args, decode);
     if (this.failed) throw new ClosedError("this node connection is closed");
     this.#control ??= Connection.open(resolveSettings(this.url, this.options), "commands", nativeParserFactory(), {
       onPush: () => {},
@@ -120,7 +121,7 @@ export class NodeClient {
     opening.catch(() => {
       if (this.#control === opening) this.#control = undefined;
     });
-    return (await opening).command(args);
+    return (await opening).command(args, undefined, { decode });
   }
 
   subscribe(type: SubscriptionType, names: (string | Uint8Array)[], onMessage: (frame: Frame) => void): Promise<Subscription> {

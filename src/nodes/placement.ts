@@ -72,9 +72,11 @@ export class Placement {
     }
     this.#placed.set(subscription, placed);
     try {
+      await subscription.prepareHistory(); // durable: where it starts, before it is subscribed
       await Promise.all(placed.members.map((member) =>
         this.retries.run(type, this.settings.subscribeAttempts, () => this.#attach(member))
       ));
+      await subscription.startHistory();
     } catch (error) {
       subscription.end(error as Error, false);
       await this.release(subscription).catch(() => {});

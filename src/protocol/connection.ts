@@ -14,7 +14,7 @@ import { openTransport } from "../transport/open.ts";
 import { describeEndpoint, type Transport } from "../transport/transport.ts";
 import { type CommandArgument, CommandBuffer } from "./encode.ts";
 import { bytesKey, wireNameKey } from "../name_key.ts";
-import { decodeReply, type ReplyValue } from "./reply.ts";
+import { type DecodeOptions, decodeReply, type ReplyValue } from "./reply.ts";
 
 /** The part of NativeParser a connection uses (tests may pass a stand-in with the same contract). */
 export interface FrameParser {
@@ -49,6 +49,8 @@ interface PendingCommand {
   secret: string | undefined;
   expect: Expectation;
   remaining: number;
+  /** How its reply is decoded (bulk strings as text, or as bytes). */
+  decode: DecodeOptions | undefined;
   resolve(value: ReplyValue): void;
   reject(error: Error): void;
   /** Only for expect "fence". */
@@ -207,7 +209,7 @@ export class Connection {
       if (password !== undefined) hello.push("AUTH", username ?? "default", password);
       if (name !== undefined) hello.push("SETNAME", name);
       try {
-        const reply = await this.command(hello, authenticationLabel("HELLO 3", username, password), password);
+        const reply = await this.command(hello, authenticationLabel("HELLO 3", username, password), { secret: password });
         this.protocol = 3;
         const role = reply instanceof Map ? reply.get("role") : undefined;
         if (typeof role === "string") this.serverRole = role;
@@ -221,7 +223,7 @@ export class Connection {
     const steps: Promise<ReplyValue>[] = [];
     if (password !== undefined) {
       const auth = username === undefined ? ["AUTH", password] : ["AUTH", username, password];
-      steps.push(this.command(auth, authenticationLabel("AUTH", username, password), password));
+      steps.push(this.command(auth, authenticationLabel("AUTH", username, password), { secret: password }));
     }
     if (name !== undefined) steps.push(this.command(["CLIENT", "SETNAME", name]));
     // Nothing to send: PING anyway, so a server that wants a password says so now (NOAUTH), not on
@@ -232,10 +234,15 @@ export class Connection {
 
   /**
    * Sends a command in this tick's write; resolves with the decoded reply. `label` names it in a
-   * ReplyError (default: its first argument); `secret`, an argument never to appear in one.
+   * ReplyError (default: its first argument); `secret`, an argument never to appear in one; `decode`,
+   * how its reply is decoded (bulk strings as text, or as views of the reply).
    */
-  command(args: readonly CommandArgument[], label?: string, secret?: string): Promise<ReplyValue> {
-    return this.#enqueue(args, "reply", 1, label, secret);
+  command(
+    args: readonly CommandArgument[],
+    label?: string,
+    options: { secret?: string; decode?: DecodeOptions } = {},
+  ): Promise<ReplyValue> {
+    return this.#enqueue(args, "reply", 1, label, options.secret, undefined, options.decode);
   }
 
   /**
@@ -267,12 +274,13 @@ export class Connection {
     label?: string,
     secret?: string,
     fence?: UnsubscribeFence,
+    decode?: DecodeOptions,
   ): Promise<ReplyValue> {
     if (this.#closed || this.#closing) {
       return Promise.reject(this.#lostError ?? new ClosedError("the connection is closed"));
     }
     return new Promise<ReplyValue>((resolve, reject) => {
-      this.#pending.push({ label: label ?? String(args[0]), secret, expect, remaining: count, resolve, reject, fence });
+      this.#pending.push({ label: label ?? String(args[0]), secret, expect, remaining: count, decode, resolve, reject, fence });
       if (this.#transportPaused) this.#updateReading();
       this.#outgoing.append(args);
       if (fence !== undefined) this.#outgoing.append(["PING"]);
@@ -327,7 +335,7 @@ export class Connection {
         return;
       }
       this.#shift();
-      head.resolve(decodeReply(frame.data));
+      head.resolve(decodeReply(frame.data, head.decode));
       return;
     }
     if (frame.kind === "error") {

@@ -15,8 +15,13 @@ export type ReplyValue =
   | Map<ReplyValue, ReplyValue>;
 
 export interface DecodeOptions {
-  /** "string" (default): bulk strings decode as UTF-8 text; "bytes": as Uint8Array copies. */
-  bulkAs?: "string" | "bytes";
+  /**
+   * "string" (default): bulk strings decode as UTF-8 text; "bytes": as Uint8Array copies; "views": as
+   * views of the reply's bytes (no copy: a long reply's values then keep all of it alive, as a
+   * message's payload keeps its read; a Frame's bytes are never rewritten). A copy per value was most
+   * of the cost of an XRANGE reply on Deno: ~3 µs of ~3.5 per entry.
+   */
+  bulkAs?: "string" | "bytes" | "views";
 }
 
 interface OpenAggregate {
@@ -33,12 +38,18 @@ const malformed = -1;
 /** Decodes exactly one RESP value from `bytes`. Throws ProtocolError when the bytes are not one value. */
 export function decodeReply(bytes: Uint8Array, options: DecodeOptions = {}): ReplyValue {
   const asBytes = options.bulkAs === "bytes";
+  const asViews = options.bulkAs === "views";
   const stack: OpenAggregate[] = [];
   let offset = 0;
   for (;;) {
     const lineEnd = findLineEnd(bytes, offset);
     const type = bytes[offset];
-    const line = decoder.decode(bytes.subarray(offset + 1, lineEnd));
+    // Lengths and counts are parsed from the bytes: a decoded string per header line was most of the
+    // cost of a long reply on Deno (an XRANGE of 1,024 entries: ~5 µs per entry, ~2 µs after).
+    const counted = type === 36 || type === 42 || type === 33 || type === 61 || type === 126 || type === 62 || type === 37 || type === 124;
+    const size = counted ? asciiInteger(bytes, offset + 1, lineEnd) : 0;
+    if (Number.isNaN(size)) throw new ProtocolError(malformed, `reply: a length or count that is not a number at offset ${offset}`);
+    const line = counted ? "" : decoder.decode(bytes.subarray(offset + 1, lineEnd));
     offset = lineEnd + 2;
     let value: ReplyValue;
     let aggregate: OpenAggregate | undefined;
@@ -53,7 +64,7 @@ export function decodeReply(bytes: Uint8Array, options: DecodeOptions = {}): Rep
       case 36: /* $ */
       case 33: /* ! */
       case 61: /* = */ {
-        const length = Number(line);
+        const length = size;
         if (length < 0) {
           value = null;
           break;
@@ -63,7 +74,7 @@ export function decodeReply(bytes: Uint8Array, options: DecodeOptions = {}): Rep
         offset += length + 2;
         if (type === 33) value = new ReplyError(decoder.decode(body));
         else if (type === 61) value = decoder.decode(body.subarray(4)); // drop the "txt:" format prefix
-        else value = asBytes ? body.slice() : decoder.decode(body);
+        else value = asViews ? body : asBytes ? body.slice() : decoder.decode(body);
         break;
       }
       case 42: /* * */
@@ -71,7 +82,7 @@ export function decodeReply(bytes: Uint8Array, options: DecodeOptions = {}): Rep
       case 62: /* > */
       case 37: /* % */
       case 124: /* | */ {
-        const count = Number(line);
+        const count = size;
         if (count < 0) {
           value = null;
           break;
@@ -118,6 +129,21 @@ function findLineEnd(bytes: Uint8Array, from: number): number {
 
 function truncated(offset: number): ProtocolError {
   return new ProtocolError(malformed, `reply: truncated RESP value at offset ${offset}`);
+}
+
+/** The decimal integer in bytes[start, end) ("-1" for a null), or NaN when it is not one. */
+function asciiInteger(bytes: Uint8Array, start: number, end: number): number {
+  let index = start;
+  const negative = bytes[index] === 45; // -
+  if (negative) index++;
+  if (index === end || end - index > 15) return NaN;
+  let value = 0;
+  for (; index < end; index++) {
+    const digit = bytes[index] - 48;
+    if (digit < 0 || digit > 9) return NaN;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
 }
 
 function integer(line: string): number | bigint {

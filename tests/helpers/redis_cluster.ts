@@ -124,8 +124,9 @@ export class RedisCluster {
   }
 
   /**
-   * Moves an empty slot to the primary `targetId` with the migration recipe: SETSLOT IMPORTING on the
-   * target and MIGRATING on the owner, then CLUSTER SETSLOT <slot> NODE <id> on every live primary
+   * Moves a slot to the primary `targetId` with the migration recipe: SETSLOT IMPORTING on the target
+   * and MIGRATING on the owner, its keys (if any: a durable channel's history) moved with MIGRATE until
+   * CLUSTER GETKEYSINSLOT finds none, then CLUSTER SETSLOT <slot> NODE <id> on every live primary
    * (target first), then waits until all nodes agree.
    * IMPORTING first is not ceremony: only then does SETSLOT NODE on the target bump its config epoch.
    * Without it, a target with a lower epoch than the owner gives the slot back when the owner's
@@ -144,6 +145,7 @@ export class RedisCluster {
       const reply = await this.command(node.port, "CLUSTER", "SETSLOT", slot, ...args);
       if (reply instanceof RawError) throw new Error(`SETSLOT ${args[0]} on ${node.port}: ${reply.message}`);
     }
+    await this.#migrateKeys(slot, owner, target);
     for (const node of ordered) {
       const reply = await this.command(node.port, "CLUSTER", "SETSLOT", slot, "NODE", targetId);
       if (reply instanceof RawError) throw new Error(`SETSLOT on ${node.port}: ${reply.message}`);
@@ -154,6 +156,17 @@ export class RedisCluster {
       }
       return true;
     });
+  }
+
+  /** MIGRATE the keys of `slot` from `owner` to `target`, 100 at a time, until the slot is empty there. */
+  async #migrateKeys(slot: number, owner: ClusterNodeInfo, target: ClusterNodeInfo): Promise<void> {
+    for (;;) {
+      const keys = await this.command(owner.port, "CLUSTER", "GETKEYSINSLOT", slot, 100);
+      if (keys instanceof RawError) throw new Error(`GETKEYSINSLOT on ${owner.port}: ${keys.message}`);
+      if (!Array.isArray(keys) || keys.length === 0) return;
+      const reply = await this.command(owner.port, "MIGRATE", this.host, target.port, "", 0, 5_000, "KEYS", ...(keys as Uint8Array[]));
+      if (reply instanceof RawError) throw new Error(`MIGRATE on ${owner.port}: ${reply.message}`);
+    }
   }
 
   /** Waits for cluster_state:ok on every running node and one agreed owner for all 16384 slots. */
