@@ -101,7 +101,10 @@ export class ClusterClient implements AsyncDisposable {
   readonly #placement: Placement;
   #closing: Promise<void> | undefined;
 
-  /** @internal use connectCluster(). */
+  /**
+   * @internal use connectCluster().
+   * @ignore
+   */
   constructor(seedUrls: string | readonly string[], options: ClusterOptions = {}) {
     const urls = typeof seedUrls === "string" ? [seedUrls] : [...seedUrls];
     if (urls.length === 0) throw new InvalidArgumentError("connectCluster(seedUrls): give at least one seed URL");
@@ -187,7 +190,9 @@ export class ClusterClient implements AsyncDisposable {
    * like spublish) and it resolves with `{ receivers, id }`.
    */
   publish(channel: NameInput, data: NameInput): Promise<number>;
+  /** PUBLISH with history, on the primary owning the history key's slot: resolves with `{ receivers, id }`. */
   publish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  /** PUBLISH with options known only at run time: the number without `history`, a PublishResult with it. */
   publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
   // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
   async publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
@@ -200,7 +205,9 @@ export class ClusterClient implements AsyncDisposable {
 
   /** SPUBLISH to the primary owning the channel's slot, following MOVED; with `history`, as publish(). */
   spublish(channel: NameInput, data: NameInput): Promise<number>;
+  /** SPUBLISH with history, as publish() with history. */
   spublish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  /** SPUBLISH with options known only at run time, as publish(). */
   spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
   // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
   async spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
@@ -227,7 +234,10 @@ export class ClusterClient implements AsyncDisposable {
     return structuredClone(current.snapshot);
   }
 
-  /** @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts). */
+  /**
+   * @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts).
+   * @ignore
+   */
   liveSubscriptions(): Iterable<Subscription> {
     return this.#placement.subscriptions;
   }
@@ -262,12 +272,18 @@ export class ClusterClient implements AsyncDisposable {
     };
   }
 
-  /** @internal reads the topology now (single flight: concurrent callers share one refresh). */
+  /**
+   * @internal reads the topology now (single flight: concurrent callers share one refresh).
+   * @ignore
+   */
   refreshTopology(): Promise<Topology> {
     return this.#topology.refresh();
   }
 
-  /** @internal called once by connectCluster. */
+  /**
+   * @internal called once by connectCluster.
+   * @ignore
+   */
   startPeriodicRefresh(): void {
     this.#topology.startPeriodicRefresh();
   }
