@@ -12,7 +12,8 @@
 # (unit, native, packaging) run once per runtime; EVERY OTHER folder (integration, faults, sse, cluster,
 # smoke, browser, sentinel, any new one) starts servers and runs once per runtime and per server, with
 # PUSHWIRE_TEST_SERVER set for tests/helpers/server_kind.ts. The Zig tests, deno check, deno lint,
-# deno doc --lint, the benchmarks and the once-folders run once (their few servers: the first one picked).
+# deno doc --lint, the JSDoc examples, the benchmarks and the once-folders run once (their few servers:
+# the first one picked).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -91,6 +92,19 @@ if [ -z "$filter" ]; then
     grep -v -E '^error\[|^ *(-->|\||[0-9]+ \||=|info:|Stack|[0-9]+: )|^$' <<<"$doc_findings" | head -5 # the total, or why it did not run
     grep -E '^error\[|^ *-->' <<<"$doc_findings" | head -40
   fi
+fi
+
+# --- JSDoc examples (deno check --doc-only: every ```ts block in the JSDoc of mod.ts and src/ compiles,
+# importing the package as its users do, "pushwire", "pushwire/sse", ..., through an import map of the
+# entry points; blocks marked `ts ignore` are skipped: the Bun.serve ones, as Bun's types are not
+# installed for Deno's checker) ----------------------------------------------------------------------
+if [ -z "$filter" ]; then
+  examples_log="$log_dir/doc-examples.log"
+  import_map="$log_dir/doc-examples.importmap.json"
+  if deno run --quiet --allow-read scripts/entry_points.ts --import-map >"$import_map" 2>"$examples_log" &&
+    deno check --quiet --import-map="$import_map" --doc-only mod.ts src/ >>"$examples_log" 2>&1; then
+    count "JSDoc examples" 1 0
+  else count "JSDoc examples" 0 1; sed 's/\x1b\[[0-9;]*m//g' "$examples_log" | grep -v '^Check ' | head -30; fi
 fi
 
 # --- TypeScript tests, both runtimes (and every server for the server folders) ---------------------

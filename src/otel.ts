@@ -1,3 +1,11 @@
+/**
+ * `pushwire/otel`: the OpenTelemetry metrics of a pushwire Client or ClusterClient, through
+ * `@opentelemetry/api` (≥ 1.3, an optional peer dependency: only this entry point imports it).
+ * One registerMetrics() call creates observable instruments read from `stats()` when the SDK
+ * collects, named after the messaging semantic conventions; README "Metrics" lists them.
+ *
+ * @module
+ */
 // pushwire/otel: OpenTelemetry metrics of a Client or ClusterClient through @opentelemetry/api, an
 // optional peer dependency that only this entry point imports (mod.ts never does, so without it
 // nothing is loaded and nothing costs). registerMetrics() creates observable instruments that one

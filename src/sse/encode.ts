@@ -13,6 +13,7 @@
 //   data line at all is discarded), so an empty payload is sent as a single "data: " line.
 // - An `id:` value containing NUL is ignored by browsers; lines starting with ":" are comments.
 
+/** The fields of one Server-Sent Event, for encodeEvent(). */
 export interface SSEEventFields {
   /** Event type; absent or "" means the browser's default "message" event. */
   event?: string;
@@ -33,7 +34,19 @@ export function assertSingleLine(field: string, value: string): void {
   }
 }
 
-/** One complete event, blank line included. Throws TypeError on an event name or id that cannot be sent. */
+/**
+ * One complete event as `text/event-stream` text, blank line included: for a stream of your own, or
+ * an event sse() does not send. Throws TypeError for an event name or id with CR or LF (or an id
+ * with NUL, which browsers ignore) and for a `retryMs` that is not an integer ≥ 0.
+ *
+ * @example
+ * ```ts
+ * import { encodeEvent } from "pushwire/sse";
+ *
+ * const text = encodeEvent({ event: "price", id: "42", data: "line one\nline two" });
+ * // "event: price\nid: 42\ndata: line one\ndata: line two\n\n"
+ * ```
+ */
 export function encodeEvent(fields: SSEEventFields): string {
   let out = "";
   if (fields.event !== undefined && fields.event !== "") {
@@ -61,7 +74,17 @@ export function encodeRetry(retryMs: number): string {
   return `retry: ${retryMs}\n`;
 }
 
-/** A comment block (ignored by EventSource; keeps proxies and idle timers from closing the stream). */
+/**
+ * A comment block (ignored by EventSource; keeps proxies and idle timers from closing the stream),
+ * one `:` line per line of `text`.
+ *
+ * @example
+ * ```ts
+ * import { encodeComment } from "pushwire/sse";
+ *
+ * const keepAlive = new TextEncoder().encode(encodeComment("ping")); // ": ping\n\n"
+ * ```
+ */
 export function encodeComment(text: string): string {
   let out = "";
   for (const line of text.split(lineBreak)) out += line === "" ? ":\n" : `: ${line}\n`;
