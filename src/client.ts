@@ -20,10 +20,10 @@ import { Connection, type ConnectionEvents, type ConnectionRole, type ParserFact
 import type { CommandArgument } from "./protocol/encode.ts";
 import type { DecodeOptions, ReplyValue } from "./protocol/reply.ts";
 import { type ClientOptions, defaultReconnect, resolveSettings, type Settings, type SubscriptionType } from "./options.ts";
-import { nameRecord, type NameRecord, Router, type ServerSubscription } from "./router.ts";
+import { nameRecord, type NameRecord, type Receiver, Router, type ServerSubscription } from "./router.ts";
 import { abortable, BackoffTimer, backoffDelayMs, isFinalFailure } from "./reconnect.ts";
 import { type ClientStats, Counters } from "./stats.ts";
-import { type LifecycleEvent, Subscription, type SubscriptionOwner } from "./subscription.ts";
+import { type LifecycleEvent, type ShareFactory, Subscription, type SubscriptionOwner } from "./subscription.ts";
 
 export type { HistoryOptions, NameInput, PublishOptions, PublishResult, SubscribeArgument };
 
@@ -125,6 +125,7 @@ export class Client implements AsyncDisposable {
       requestPause: (subscription) => this.#requestPause(subscription),
       releasePause: (subscription) => this.#releasePause(subscription),
       ended: (subscription) => this.#ended(subscription),
+      share: (subscription, key, create) => this.#share(subscription, key, create),
     };
   }
 
@@ -307,6 +308,27 @@ export class Client implements AsyncDisposable {
     if (!entry.occupied) return;
     entry.occupied = false;
     this.#callHook(this.#settings.onVacated, entry);
+  }
+
+  /** SubscriptionOwner.share: one receiver per (server subscription, key) delivers for its muted members. */
+  #share(subscription: Subscription, key: string, create: ShareFactory): Receiver | undefined {
+    if (subscription.records.length !== 1) return undefined;
+    const entry = this.#router.get(subscription.type, subscription.records[0]);
+    if (entry === undefined || !entry.members.has(subscription)) return undefined;
+    const shared = (entry.shared ??= new Map());
+    let receiver = shared.get(key);
+    if (receiver === undefined) {
+      const made: Receiver = create(() => {
+        if (shared.get(key) !== made) return;
+        shared.delete(key);
+        entry.members.removeReceiver(made);
+      }, this.#counters);
+      receiver = made;
+      shared.set(key, receiver);
+      entry.members.addReceiver(receiver);
+    }
+    entry.members.mute(subscription);
+    return receiver;
   }
 
   #ended(subscription: Subscription): void {

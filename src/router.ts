@@ -32,6 +32,8 @@ export interface ServerSubscription {
   type: SubscriptionType;
   record: NameRecord;
   members: MemberSet;
+  /** Receivers that deliver for several of its (muted) members at once, by key (src/sse/feed.ts). */
+  shared?: Map<string, Receiver>;
   /** Settles when the server confirmed (or refused) the subscribe that created this entry. */
   ready: Promise<void>;
   /** onOccupied was called for it (so onVacated must be called when it goes). */
@@ -64,14 +66,37 @@ export class MemberSet extends Set<Receiver> {
 
   override delete(member: Receiver): boolean {
     if (!super.delete(member)) return false;
+    this.#unlist(member);
+    return true;
+  }
+
+  /**
+   * @internal A member that stays a member (it counts for the server subscription) but is handed
+   * no frame any more: a shared receiver (addReceiver) delivers for it.
+   */
+  mute(member: Receiver): void {
+    if (super.has(member)) this.#unlist(member);
+  }
+
+  /** @internal A receiver that is handed every frame without being a member (it holds no refcount). */
+  addReceiver(receiver: Receiver): void {
+    if (!this.order.includes(receiver)) this.order.push(receiver);
+  }
+
+  /** @internal Ends addReceiver(). */
+  removeReceiver(receiver: Receiver): void {
+    if (!super.has(receiver)) this.#unlist(receiver);
+  }
+
+  #unlist(member: Receiver): void {
     const index = this.order.indexOf(member);
+    if (index < 0) return; // muted, or never listed
     if (this.iterating > 0) {
       this.order[index] = undefined;
       this.holes++;
     } else {
       this.order.splice(index, 1);
     }
-    return true;
   }
 
   override clear(): void {

@@ -38,6 +38,7 @@
 // Ids: a message with a history id (a durable subscription) has it as its `id:`, so a browser's
 // Last-Event-ID resumes it on any server process (resumeFrom()); a durable stream's message without
 // one has no `id:` line (the browser keeps its last id); a plain stream's messages count 1, 2, 3, …
+// (a durable stream never joins a channel's shared feed: its ids are the messages', not counters).
 //   invalid-utf8  data: {"channel": s, "base64": s} — text mode met a payload that is not UTF-8
 //                 (see `invalidText`); ids still count it, nothing is decoded lossily
 // Line breaks: CRLF and CR in a text payload arrive as LF (the format cannot carry CR in data); use
@@ -47,7 +48,10 @@
 // connection open on abort() once its body was read from; cancel the body reader too.
 import { InvalidArgumentError, OverflowError } from "./errors.ts";
 import { decodeUtf8Strict, encodeComment, encodeEvent, encodeRetry, escapeEventName, toBase64 } from "./sse/encode.ts";
-import { EventQueue, eventSize, type QueuedEvent } from "./sse/queue.ts";
+import { EventQueue } from "./sse/queue.ts";
+import { type BudgetedWriter, sharedWriteBudget } from "./sse/write_budget.ts";
+import { type EncodedEvent, type FeedMember, SharedFeed } from "./sse/feed.ts";
+import { type Beating, startBeating, stopBeating } from "./sse/heartbeat.ts";
 import { sseTotals } from "./sse/totals.ts";
 import { Pacer } from "./flow.ts";
 
@@ -104,6 +108,15 @@ export interface SSESubscription<M extends SSEMessage = SSEMessage> extends Asyn
   holdReading?(): void;
   /** Optional: ends holdReading(). */
   releaseReading?(): void;
+  /**
+   * Optional (pushwire's Subscription has it): hand the messages to one receiver shared by every
+   * stream of the same channel that encodes them alike (src/sse/feed.ts), made by `create` for the
+   * first; undefined when it cannot (then deliverTo or the iterator is used).
+   */
+  shareDelivery?<R extends { deliver(message: M): void }>(
+    key: string,
+    create: (release: () => void, counters: { delivered: number }) => R,
+  ): R | undefined;
 }
 
 /**
@@ -254,6 +267,24 @@ interface SharedEvent {
   readonly invalid: boolean;
 }
 const sharedEvents = new WeakMap<object, SharedEvent>();
+/**
+ * The router hands one message to every stream of its channel in a row, so the last message looked up
+ * is nearly always the one asked for: 9,999 of 10,000 lookups skip the WeakMap (measured on Bun at
+ * 10,000 streams: the WeakMap lookup made #offerMessage ~20 % of the server's profile).
+ */
+let lastShared: { message: object | undefined; event: SharedEvent | undefined } = { message: undefined, event: undefined };
+
+function sharedEventOf(message: object, key: string): SharedEvent | undefined {
+  if (lastShared.message === message && lastShared.event!.key === key) return lastShared.event;
+  const event = sharedEvents.get(message);
+  if (event !== undefined && event.key === key) lastShared = { message, event };
+  return event?.key === key ? event : undefined;
+}
+
+function rememberShared(message: object, event: SharedEvent): void {
+  sharedEvents.set(message, event);
+  lastShared = { message, event };
+}
 
 /**
  * A Server-Sent Events response for one HTTP client. `source` is a Subscription or a promise of one
@@ -315,17 +346,6 @@ export function openSSE<M extends SSEMessage>(source: SSESource<M>, options: SSE
   return new EventStream(source, options);
 }
 
-/** Writes "id: <id>\n" (ASCII: our decimal counter, or a history id `<epoch>-<seq>`) at `offset`; returns the offset after it. */
-function writeIdLine(out: Uint8Array, offset: number, id: string): number {
-  out[offset++] = 0x69; // i
-  out[offset++] = 0x64; // d
-  out[offset++] = 0x3a; // :
-  out[offset++] = 0x20; // space
-  for (let index = 0; index < id.length; index++) out[offset++] = id.charCodeAt(index);
-  out[offset++] = 0x0a; // LF
-  return offset;
-}
-
 function positiveInteger(name: string, value: number | undefined, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
@@ -351,7 +371,32 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-class EventStream<M extends SSEMessage> implements SSEStream {
+/** The event for `message` in a feed's log (no id line): one encoding per message for all its streams. */
+function encodeSharedEvent(message: SSEMessage, event: "kind" | "channel" | undefined, encoding: "text" | "base64" | undefined): EncodedEvent {
+  const name = event === "kind" ? message.kind : event === "channel" ? escapeEventName(message.channel) : undefined;
+  const { text, invalid } = encodeMessageEvent(message, name, encoding, undefined);
+  return { bytes: encoder.encode(text), invalid };
+}
+
+/**
+ * The event for `message` with the event name `name` and `encoding`, with an `id:` line when `id` is
+ * given. `invalid`: text mode met a payload that is not UTF-8, and the text is the `invalid-utf8` event.
+ */
+function encodeMessageEvent(message: SSEMessage, name: string | undefined, encoding: "text" | "base64" | undefined, id: string | undefined): { text: string; invalid: boolean } {
+  if (encoding === "base64") return { text: encodeEvent({ event: name, id, data: toBase64(message.data) }), invalid: false };
+  const text = decodeUtf8Strict(message.data);
+  if (text !== undefined) return { text: encodeEvent({ event: name, id, data: text }), invalid: false };
+  const data = JSON.stringify({ channel: message.channel, base64: toBase64(message.data) });
+  return { text: encodeEvent({ event: "invalid-utf8", id, data }), invalid: true };
+}
+
+/** A stream's own event waiting in feed mode: it goes before the shared event `seq`. */
+interface OwnFeedEvent {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Beating, FeedMember {
   readonly response: Response;
   readonly done: Promise<SSEStats>;
   readonly #options: SSEOptions<M>;
@@ -361,9 +406,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #controllerDone = false;
   #ending = false;
-  #nextId: number;
-  #pendingDropped = 0;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Set and cleared by the process's write budget (src/sse/write_budget.ts). */
+  waitingForWrite = false;
+  readonly #heartbeatMs: number;
+  #beating = false;
   readonly #coalesceMs: number;
   readonly #highWaterMark: number;
   /** Pending coalesced write (coalesceMs > 0): the events queued since the last flush go out with it. */
@@ -382,21 +428,35 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   readonly #pacer: Pacer;
   /** The iterator loop (a source without deliverTo) waits here while the queue holds reading. */
   #resumeRun: (() => void) | undefined;
-  #counters = { sent: 0, dropped: 0, invalidText: 0, heartbeats: 0, bytes: 0, peakQueuedBytes: 0 };
+  /**
+   * Feed mode (src/sse/feed.ts): the shared log of this stream's channel, this stream's place in it,
+   * and its own events (control events, a dropped notice) — instead of #queue.
+   */
+  #feed: SharedFeed | undefined;
+  cursor = 0;
+  idOffset = 0;
+  readonly maxQueuedEvents: number;
+  readonly maxQueuedBytes: number;
+  #ownEvents: OwnFeedEvent[] = [];
+  #feedDropped = 0;
+  #feedPeakBytes = 0;
+  /** In feed mode and still in the feed (a stream leaves it when it ends). */
+  #inFeed = false;
+  #counters = { sent: 0, dropped: 0, invalidText: 0, heartbeats: 0, bytes: 0 };
 
   constructor(source: SSESource<M>, options: SSEOptions<M>) {
     this.#options = options;
     const heartbeatMs = positiveInteger("heartbeatMs", options.heartbeatMs, defaults.heartbeatMs, true);
+    this.#heartbeatMs = heartbeatMs;
     this.#coalesceMs = positiveInteger("coalesceMs", options.coalesceMs, defaults.coalesceMs, true);
     this.#shareKey = options.serialize !== undefined || typeof options.event === "function"
       ? undefined
       : `${options.event ?? ""}|${options.encoding ?? "text"}`;
     const highWaterMark = positiveInteger("highWaterMarkBytes", options.highWaterMarkBytes, defaults.highWaterMarkBytes);
     this.#highWaterMark = highWaterMark;
-    this.#queue = new EventQueue(
-      positiveInteger("maxQueuedEvents", options.maxQueuedEvents, defaults.maxQueuedEvents),
-      positiveInteger("maxQueuedBytes", options.maxQueuedBytes, defaults.maxQueuedBytes),
-    );
+    this.maxQueuedEvents = positiveInteger("maxQueuedEvents", options.maxQueuedEvents, defaults.maxQueuedEvents);
+    this.maxQueuedBytes = positiveInteger("maxQueuedBytes", options.maxQueuedBytes, defaults.maxQueuedBytes);
+    this.#queue = new EventQueue(this.maxQueuedEvents, this.maxQueuedBytes, firstIdAfter(options.lastEventId));
     this.#pacer = new Pacer(positiveNumber("slowConsumerMs", options.slowConsumerMs, defaults.slowConsumerMs), {
       hold: () => this.#subscription?.holdReading?.(),
       release: () => {
@@ -413,7 +473,6 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     }
     sseTotals.openStreams++;
     const opening = ": pushwire\n" + (options.retryMs !== undefined ? encodeRetry(options.retryMs) : "") + "\n";
-    this.#nextId = firstIdAfter(options.lastEventId);
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     const body = new ReadableStream<Uint8Array>(
       {
@@ -421,7 +480,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
           this.#controller = controller;
           this.#enqueue(encoder.encode(opening));
         },
-        pull: () => this.#flush(),
+        pull: () => this.#requestWrite(),
         cancel: () => {
           this.#controllerDone = true;
           this.#finish("cancelled");
@@ -444,16 +503,19 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     if (signal?.aborted) this.#finish("aborted");
     else signal?.addEventListener("abort", this.#onAbort, { once: true });
     if (heartbeatMs > 0 && this.#closeReason === undefined) {
-      this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
+      this.#beating = true;
+      startBeating(this, heartbeatMs);
     }
     void this.#run();
   }
 
   stats(): SSEStats {
+    const feed = this.#feed;
     return {
       ...this.#counters,
-      queuedEvents: this.#queue.length,
-      queuedBytes: this.#queue.bytes,
+      queuedEvents: feed === undefined ? this.#queue.length : this.#inFeed ? feed.end - this.cursor + this.#ownEvents.length : 0,
+      queuedBytes: feed === undefined ? this.#queue.bytes : this.#inFeed ? this.#feedBacklogBytes() : 0,
+      peakQueuedBytes: feed === undefined ? this.#queue.peakBytes : this.#feedPeakBytes,
       stalls: this.#pacer.stalls,
       closeReason: this.#closeReason,
     };
@@ -471,7 +533,12 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     this.#subscription = subscription;
     this.#durable = subscription.durable === true;
     this.#removeLifecycle ??= subscription.onEvent(this.#onLifecycle);
-    if (subscription.deliverTo?.((message) => this.#offerMessage(message)) === true) {
+    if (this.#joinFeed(subscription)) {
+      this.#delivered = true;
+      return;
+    }
+    // A bound method rather than an arrow: one object fewer to reach per message per stream.
+    if (subscription.deliverTo?.(this.#offerMessage.bind(this)) === true) {
       this.#delivered = true;
       return;
     }
@@ -522,18 +589,21 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   };
 
   #offerMessage(message: M): void {
-    const id = message.id ?? (this.#durable ? undefined : String(this.#nextId++));
-    const key = this.#shareKey;
+    if (this.#closeReason !== undefined) return;
+    // A durable stream's ids are its messages' own (the same for every stream: still shared, id
+    // line included); a plain stream's are its counter, written by the queue.
+    const ownId = this.#durable;
+    const key = this.#shareKey === undefined ? undefined : ownId ? `${this.#shareKey}|own-id` : this.#shareKey;
     let encoded: { bytes: Uint8Array; invalid: boolean };
     try {
       if (key === undefined) {
-        encoded = this.#encodeOwn(message, id);
+        encoded = this.#encodeOwn(message, ownId ? message.id : String(this.#queue.nextId));
       } else {
-        let shared = sharedEvents.get(message);
-        if (shared === undefined || shared.key !== key) {
-          const { text, invalid } = this.#encodeText(message, undefined);
+        let shared = sharedEventOf(message, key);
+        if (shared === undefined) {
+          const { text, invalid } = this.#encodeText(message, ownId ? message.id : undefined);
           shared = { key, bytes: encoder.encode(text), invalid };
-          sharedEvents.set(message, shared);
+          rememberShared(message, shared);
         }
         encoded = shared;
       }
@@ -551,7 +621,9 @@ class EventStream<M extends SSEMessage> implements SSEStream {
       }
     }
     // A shared event has no id line: this stream's goes in front of it when the chunk is built.
-    this.#offer({ bytes: encoded.bytes, control: false, id: key === undefined ? undefined : id });
+    if (key === undefined || ownId) this.#queue.pushOwnMessage(encoded.bytes);
+    else this.#queue.pushShared(encoded.bytes);
+    this.#queued();
   }
 
   /** This stream's own encoding of `message`, id included: `serialize`, or an `event` function. */
@@ -571,14 +643,7 @@ class EventStream<M extends SSEMessage> implements SSEStream {
    * `invalid`: text mode met a payload that is not UTF-8, and the text is the `invalid-utf8` event.
    */
   #encodeText(message: M, id: string | undefined): { text: string; invalid: boolean } {
-    const event = this.#eventName(message);
-    if (this.#options.encoding === "base64") {
-      return { text: encodeEvent({ event, id, data: toBase64(message.data) }), invalid: false };
-    }
-    const text = decodeUtf8Strict(message.data);
-    if (text !== undefined) return { text: encodeEvent({ event, id, data: text }), invalid: false };
-    const data = JSON.stringify({ channel: message.channel, base64: toBase64(message.data) });
-    return { text: encodeEvent({ event: "invalid-utf8", id, data }), invalid: true };
+    return encodeMessageEvent(message, this.#eventName(message), this.#options.encoding, id);
   }
 
   #eventName(message: M): string | undefined {
@@ -590,16 +655,28 @@ class EventStream<M extends SSEMessage> implements SSEStream {
   }
 
   #offerControl(event: string, data: unknown): void {
-    this.#offer({ bytes: encoder.encode(encodeEvent({ event, data: JSON.stringify(data) })), control: true });
+    if (this.#closeReason !== undefined) return;
+    const bytes = encoder.encode(encodeEvent({ event, data: JSON.stringify(data) }));
+    const feed = this.#feed;
+    if (feed !== undefined) {
+      // After every message the feed has now: the ones that came before this event.
+      this.#ownEvents.push({ seq: feed.end, bytes });
+      feed.requestTurn();
+      return;
+    }
+    this.#queue.pushControl(bytes);
+    this.#queued();
   }
 
-  #offer(event: QueuedEvent): void {
-    if (this.#closeReason !== undefined) return;
-    this.#queue.push(event);
+  /** An event was queued: write it now, ask the write budget, or leave it for a pull or the coalesce timer. */
+  #queued(): void {
     // A quarter of the queue's limits waiting goes out now in either mode: holding more would drop
     // events of a burst that a fast client could take.
-    if (this.#queue.overBatch || (this.#coalesceMs === 0 && this.#bodyIdle())) this.#flush();
-    else if (this.#coalesceMs > 0) this.#coalesceTimer ??= setTimeout(this.#flushCoalesced, this.#coalesceMs);
+    // A stream already in line for a write (most of them, when many are busy) has nothing to decide.
+    if (this.#queue.overBatch) this.#flush();
+    else if (this.#coalesceMs === 0) {
+      if (!this.waitingForWrite && this.#bodyIdle()) this.#requestWrite();
+    } else this.#coalesceTimer ??= setTimeout(this.#flushCoalesced, this.#coalesceMs);
     if (this.#queue.overBatch) this.#pacer.above();
     if (this.#queue.overLimit) {
       // Over a limit is behind by more than pacing allows: stalled now, whatever the clock says.
@@ -613,11 +690,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
         return;
       }
       const dropped = this.#queue.trim();
-      this.#pendingDropped += dropped;
       this.#counters.dropped += dropped;
       sseTotals.eventsDropped += dropped;
     }
-    if (this.#queue.bytes > this.#counters.peakQueuedBytes) this.#counters.peakQueuedBytes = this.#queue.bytes;
+    this.#queue.notePeak();
   }
 
   /**
@@ -636,53 +712,47 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     this.#flush();
   };
 
+  /** Events wait and the body may take them: write when the process's write budget says so. */
+  #requestWrite(): void {
+    if (this.#controllerDone) return;
+    const feed = this.#feed;
+    if (feed !== undefined) {
+      if (this.#ending) this.writeTurn();
+      else if (this.#inFeed && (this.cursor < feed.end || this.hasOwnEvents)) feed.requestTurn();
+      return;
+    }
+    if (this.#queue.empty) return;
+    sharedWriteBudget.request(this);
+  }
+
+  /** @internal the write budget's turn for this stream (src/sse/write_budget.ts). */
+  writeGranted(): void {
+    this.#flush();
+  }
+
   /** Moves queued events into the body while it wants more; the only writer besides the heartbeat. */
   #flush(): void {
     if (this.#controllerDone) return;
+    if (this.#feed !== undefined) {
+      this.writeTurn();
+      return;
+    }
     let budget = this.#controller.desiredSize ?? 0;
     while (budget > 0) {
-      const chunk = this.#takeChunk(budget);
+      const chunk = this.#queue.take(budget, this.#droppedEvent);
       if (chunk === undefined) break;
+      this.#counters.sent += this.#queue.takenMessages;
+      sseTotals.eventsSent += this.#queue.takenMessages;
       if (!this.#enqueue(chunk)) return;
       budget = this.#controller.desiredSize ?? 0;
     }
     if ((this.#pacer.holding || this.#pacer.stalled) && this.#queue.belowLowWater) this.#pacer.below();
-    if (this.#ending && this.#queue.empty && this.#pendingDropped === 0) this.#closeController();
+    if (this.#ending && this.#queue.empty) this.#closeController();
   }
 
-  /** Up to `budget` bytes of waiting events (at least one event) as one chunk; undefined when none. */
-  #takeChunk(budget: number): Uint8Array | undefined {
-    const parts: QueuedEvent[] = [];
-    let length = 0;
-    while (length < budget) {
-      let event: QueuedEvent | undefined;
-      if (!this.#queue.nextIsFront && this.#pendingDropped > 0) {
-        // The gap is just before the current head (drops always take the oldest), so say so here.
-        const data = JSON.stringify({ count: this.#pendingDropped, total: this.#counters.dropped });
-        event = { bytes: encoder.encode(encodeEvent({ event: "dropped", data })), control: true };
-        this.#pendingDropped = 0;
-      } else {
-        event = this.#queue.shift();
-        if (event === undefined) break;
-        if (!event.control) {
-          this.#counters.sent++;
-          sseTotals.eventsSent++;
-        }
-      }
-      parts.push(event);
-      length += eventSize(event);
-    }
-    if (parts.length === 0) return undefined;
-    if (parts.length === 1 && parts[0].id === undefined) return parts[0].bytes;
-    const chunk = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      if (part.id !== undefined) offset = writeIdLine(chunk, offset, part.id);
-      chunk.set(part.bytes, offset);
-      offset += part.bytes.byteLength;
-    }
-    return chunk;
-  }
+  /** The event for a gap of `count` messages dropped by this stream's queue (just before its head). */
+  #droppedEvent = (count: number): Uint8Array =>
+    encoder.encode(encodeEvent({ event: "dropped", data: JSON.stringify({ count, total: this.#counters.dropped }) }));
 
   #enqueue(chunk: Uint8Array): boolean {
     try {
@@ -696,8 +766,10 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     return true;
   }
 
-  #beat(): void {
-    if (this.#controllerDone || !this.#queue.empty || this.#pendingDropped > 0) return;
+  /** @internal the shared heartbeat clock's tick (src/sse/heartbeat.ts). */
+  beat(): void {
+    if (this.#controllerDone || !this.#queue.empty) return;
+    if (this.#inFeed && (this.cursor < this.#feed!.end || this.hasOwnEvents)) return;
     if ((this.#controller.desiredSize ?? 0) <= 0) return;
     if (this.#enqueue(encoder.encode(encodeComment("heartbeat")))) this.#counters.heartbeats++;
   }
@@ -728,8 +800,8 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     if (this.#closeReason !== undefined) return;
     this.#closeReason = reason;
     sseTotals.openStreams--;
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
+    if (this.#beating) stopBeating(this, this.#heartbeatMs);
+    this.#beating = false;
     if (this.#coalesceTimer !== undefined) clearTimeout(this.#coalesceTimer);
     this.#coalesceTimer = undefined;
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
@@ -745,10 +817,140 @@ class EventStream<M extends SSEMessage> implements SSEStream {
     } else {
       // The client is gone: nothing queued can reach it.
       this.#queue.clear();
-      this.#pendingDropped = 0;
       this.#closeController();
     }
+    if (this.#controllerDone) this.#leaveFeed();
     void this.#release();
+  }
+
+  // ---- feed mode (src/sse/feed.ts): the stream's channel log is shared; this stream has a cursor ----
+
+  /** Joins the feed of this stream's channel when the source can share one; false: read it alone. */
+  #joinFeed(subscription: SSESubscription<M>): boolean {
+    const key = this.#shareKey;
+    // coalesceMs keeps the stream's own timer and queue; anything queued before now stays first there.
+    // A durable stream's ids are its messages' (the feed counts them): it stays on its own queue.
+    if (key === undefined || this.#coalesceMs > 0 || subscription.shareDelivery === undefined || !this.#queue.empty) return false;
+    if (subscription.durable === true) return false;
+    const event = this.#options.event as "kind" | "channel" | undefined;
+    const encoding = this.#options.encoding;
+    const feed = subscription.shareDelivery(key, (release, counters) =>
+      new SharedFeed((message) => encodeSharedEvent(message as unknown as SSEMessage, event, encoding), release, counters)
+    );
+    if (!(feed instanceof SharedFeed)) return false;
+    this.#feed = feed;
+    this.idOffset = this.#queue.nextId - feed.end;
+    feed.join(this);
+    this.#inFeed = true;
+    return true;
+  }
+
+  get hasOwnEvents(): boolean {
+    return this.#ownEvents.length > 0 || this.#feedDropped > 0;
+  }
+
+  #feedBacklogBytes(): number {
+    let bytes = this.#feed!.backlogBytes(this, this.cursor);
+    for (const own of this.#ownEvents) bytes += own.bytes.byteLength;
+    return bytes;
+  }
+
+  /** @internal the feed's turn for this stream: what waits for it goes into the body while it wants more. */
+  writeTurn(): void {
+    const feed = this.#feed!;
+    if (this.#controllerDone || !this.#inFeed) return;
+    let budget = this.#controller.desiredSize ?? 0;
+    const own = this.#ownEvents;
+    while (budget > 0) {
+      const prefix: Uint8Array[] = [];
+      let due = 0;
+      while (due < own.length && own[due].seq <= this.cursor) prefix.push(own[due++].bytes);
+      if (due > 0) own.splice(0, due);
+      // Drops move the cursor on: the gap is right before it.
+      if (this.#feedDropped > 0) {
+        prefix.push(this.#droppedEvent(this.#feedDropped));
+        this.#feedDropped = 0;
+      }
+      const before = this.cursor;
+      const chunk = feed.take(this, prefix, budget, own.length > 0 ? own[0].seq : feed.end);
+      if (chunk === undefined) break;
+      this.#counters.sent += this.cursor - before;
+      sseTotals.eventsSent += this.cursor - before;
+      if (!this.#enqueue(chunk)) return;
+      budget = this.#controller.desiredSize ?? 0;
+    }
+    const pacer = this.#pacer;
+    if ((pacer.holding || pacer.stalled) && this.#feedBelow(8)) {
+      pacer.below();
+      feed.lagging(this, false);
+    }
+    if (this.#ending && this.cursor === feed.end && !this.hasOwnEvents) {
+      this.#closeController();
+      this.#leaveFeed();
+    }
+  }
+
+  /** The backlog is below 1/`fraction` of both limits. */
+  #feedBelow(fraction: number): boolean {
+    return (this.#feed!.end - this.cursor) * fraction < this.maxQueuedEvents && this.#feedBacklogBytes() * fraction < this.maxQueuedBytes;
+  }
+
+  /** @internal the feed found this stream possibly a quarter behind: the flow rule, as #queued applies it. */
+  checkBacklog(): void {
+    if (this.#closeReason !== undefined || !this.#inFeed) return;
+    if (!this.#feedBelow(4)) {
+      // A quarter of the limits waiting goes out now, whatever the write budget says.
+      this.writeTurn();
+      if (!this.#inFeed) return;
+      if (!this.#feedBelow(4)) {
+        this.#pacer.above();
+        this.#feed!.lagging(this, true);
+      }
+    }
+    const feed = this.#feed!;
+    if (feed.end - this.cursor > this.maxQueuedEvents || this.#feedBacklogBytes() > this.maxQueuedBytes) {
+      // Over a limit is behind by more than pacing allows: stalled now, whatever the clock says.
+      this.#pacer.overBound();
+      feed.lagging(this, true);
+      if (this.#slowClient === "close") {
+        this.#finish("slow-client", new OverflowError(
+          `sse: client too slow (${feed.end - this.cursor} events, ${this.#feedBacklogBytes()} bytes queued; ` +
+            `limits ${this.maxQueuedEvents} events, ${this.maxQueuedBytes} bytes): closing the stream`,
+        ));
+        return;
+      }
+      this.#skipOldest();
+    }
+    const bytes = this.#feedBacklogBytes();
+    if (bytes > this.#feedPeakBytes) this.#feedPeakBytes = bytes;
+  }
+
+  /** drop-oldest in feed mode: the cursor skips the oldest events until the backlog is within the limits. */
+  #skipOldest(): void {
+    const feed = this.#feed!;
+    const end = feed.end;
+    let from = Math.max(this.cursor, end - this.maxQueuedEvents);
+    while (from < end - 1 && feed.backlogBytes(this, from) > this.maxQueuedBytes) from++;
+    const skipped = from - this.cursor;
+    this.cursor = from;
+    this.#feedDropped += skipped;
+    this.#counters.dropped += skipped;
+    sseTotals.eventsDropped += skipped;
+  }
+
+  /** @internal the shared event `seq` is the invalid-utf8 fallback of a payload that is not UTF-8. */
+  invalidEvent(_seq: number): void {
+    this.#counters.invalidText++;
+    if (this.#options.invalidText === "close") {
+      this.#finish("error", new TypeError(`sse: a payload is not valid UTF-8 (invalidText: "close")`));
+    }
+  }
+
+  #leaveFeed(): void {
+    if (!this.#inFeed) return;
+    this.#inFeed = false;
+    this.#ownEvents = [];
+    this.#feed!.leave(this);
   }
 
   async #release(): Promise<void> {

@@ -16,7 +16,12 @@ import { PayloadSlabs } from "./detach.ts";
 import { Pacer } from "./flow.ts";
 import type { Frame, Message } from "./frame.ts";
 import type { ResolvedFlow, SubscriptionType } from "./options.ts";
-import type { NameRecord } from "./router.ts";
+import type { NameRecord, Receiver } from "./router.ts";
+
+export type { Receiver };
+
+/** Makes the receiver shared by the muted subscriptions of one server subscription (Subscription.shareDelivery). */
+export type ShareFactory = (release: () => void, counters: Counters) => Receiver;
 import type { Counters, SubscriptionStats } from "./stats.ts";
 
 /**
@@ -46,6 +51,12 @@ export interface SubscriptionOwner {
   releasePause(subscription: Subscription): void;
   /** The subscription ended (for any reason). */
   ended(subscription: Subscription): void;
+  /**
+   * Routes this subscription's messages through the receiver kept under `key` for its server
+   * subscription (made by `create` for the first one), and stops handing them to the subscription
+   * itself. Undefined when the owner cannot (more than one name, or an owner without it).
+   */
+  share?(subscription: Subscription, key: string, create: ShareFactory): Receiver | undefined;
 }
 
 /** The subscription's flow (bounds, high-water marks, stall time, policy) and its consumer. */
@@ -58,6 +69,9 @@ export interface ResolvedSubscribeOptions extends ResolvedFlow {
 }
 
 type Waiter = { resolve(result: IteratorResult<Message>): void; reject(error: unknown): void };
+
+/** The onMessage of a subscription whose messages a shared receiver takes (it is handed none itself). */
+function sharedElsewhere(): void {}
 
 /**
  * A FIFO of frames: a ring (power-of-two capacity, doubled when full, never shrunk below its start
@@ -605,6 +619,26 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     this.#durable?.roomMade();
     if (this.#draining) this.end(undefined, false);
     return true;
+  }
+
+  /**
+   * @internal For a consumer that many subscriptions of one channel feed alike (sse(): every stream
+   * of a channel writes the same encoded events): the messages of this subscription go to the
+   * receiver shared under `key` by every subscription of its server subscription that asked, made by
+   * `create` for the first one, instead of to this one — one call per message for all of them, not
+   * one each. Its lifecycle events, holdReading() and end stay its own. Undefined (and nothing
+   * changes) when it cannot: an onMessage, a pending next(), buffered messages, more than one name,
+   * an owner without sharing, or ended. The caller tells the receiver when it leaves.
+   * @ignore
+   */
+  shareDelivery<R extends Receiver>(key: string, create: (release: () => void, counters: Counters) => R): R | undefined {
+    if (this.#onMessage !== undefined || this.#ended || this.#draining || this.#waiters.length > 0) return undefined;
+    if (this.#queue.length > 0 || this.#owner.share === undefined) return undefined;
+    const receiver = this.#owner.share(this, key, create) as R | undefined;
+    if (receiver === undefined) return undefined;
+    this.#paces = true;
+    this.#onMessage = sharedElsewhere;
+    return receiver;
   }
 
   /**

@@ -7,6 +7,8 @@
  * blocks on our socket. Written in C so the publisher is cheap and its CPU cost is known: at exit it
  * prints one JSON line {published, replies, wall_ms, cpu_us} so the runner can tell which process
  * (publisher, redis-server, subscriber) was the bottleneck. Not a client library; no error recovery.
+ * `--stamp`: each payload carries its send time after the '#', as 16 decimal digits of wall-clock
+ * microseconds (CLOCK_REALTIME), so readers on this machine can measure publish → receive latency.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -49,6 +51,7 @@ int main(int argc, char **argv) {
     int port = 6379, pipeline = 256;
     double rate = 0; /* messages per second; 0 = as fast as the socket takes them */
     uint32_t payload_bytes = 16;
+    int stamp = 0;
     const char *channel = "bench:events";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) port = atoi(argv[++i]);
@@ -57,8 +60,9 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--pipeline") == 0 && i + 1 < argc) pipeline = atoi(argv[++i]);
         else if (strcmp(argv[i], "--channel") == 0 && i + 1 < argc) channel = argv[++i];
         else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) rate = atof(argv[++i]);
+        else if (strcmp(argv[i], "--stamp") == 0) stamp = 1;
         else {
-            fprintf(stderr, "usage: publisher [--port N] [--count N] [--payload-bytes N] [--pipeline N] [--channel C] [--rate N]\n");
+            fprintf(stderr, "usage: publisher [--port N] [--count N] [--payload-bytes N] [--pipeline N] [--channel C] [--rate N] [--stamp]\n");
             return 2;
         }
     }
@@ -76,6 +80,8 @@ int main(int argc, char **argv) {
     size_t channel_length = strlen(channel);
     char *command = malloc(96 + channel_length + payload_bytes);
     size_t n = (size_t)sprintf(command, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%u\r\n", channel_length, channel, payload_bytes);
+    size_t stamp_offset = n + 1; /* just after the '#' */
+    if (stamp && payload_bytes < 17) stamp = 0;
     /* '#' first: readers of the SSE bench count events by counting '#' bytes, whatever the framing. */
     for (uint32_t i = 0; i < payload_bytes; i++) command[n++] = i == 0 ? '#' : (char)('a' + i % 26);
     command[n++] = '\r';
@@ -97,6 +103,13 @@ int main(int argc, char **argv) {
                 continue;
             }
             if (now > due) now = due;
+        }
+        if (stamp) {
+            struct timespec wall;
+            clock_gettime(CLOCK_REALTIME, &wall);
+            char digits[24];
+            snprintf(digits, sizeof digits, "%016lld", (long long)wall.tv_sec * 1000000LL + wall.tv_nsec / 1000);
+            for (long long i = 0; i < now; i++) memcpy(batch + (size_t)i * n + stamp_offset, digits, 16);
         }
         const char *bytes = batch;
         size_t length = (size_t)now * n;

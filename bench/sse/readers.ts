@@ -3,44 +3,16 @@
 // Events are counted by counting '#' bytes: the publisher puts exactly one '#' at the start of every
 // payload, and neither HTTP headers nor chunk framing contain one, so splits anywhere do not matter.
 // Prints "READY" once every response's headers arrived, then one "RESULT <json>" line when every client
-// has `--expect` events or `--deadline-ms` passed since the first event.
+// has `--expect` events or `--deadline-ms` passed since the first event (bench/readers_tally.ts).
 import net from "node:net";
 import process from "node:process";
+import { argument, openInWaves, Tally } from "../readers_tally.ts";
 
-const argument = (name: string, fallback: string) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1] : fallback;
-};
 const url = new URL(argument("url", "http://127.0.0.1:8080/events"));
-const clients = Number(argument("clients", "1000"));
-const expect = Number(argument("expect", "1000"));
-const deadlineMs = Number(argument("deadline-ms", "20000"));
-const HASH = 0x23;
-
-const counts = new Int32Array(clients);
-let ready = 0;
-let totalEvents = 0;
-let firstEventAt = 0;
-let lastEventAt = 0;
-let finishedClients = 0;
 const sockets: net.Socket[] = [];
-
-function finish(): void {
-  console.log(
-    "RESULT " +
-      JSON.stringify({
-        clients,
-        expect,
-        totalEvents,
-        finishedClients,
-        minPerClient: counts.reduce((min, count) => Math.min(min, count), Infinity),
-        firstEventAt,
-        lastEventAt,
-      }),
-  );
+const tally = new Tally(() => {
   for (const socket of sockets) socket.destroy();
-  process.exit(0);
-}
+});
 
 function open(index: number): void {
   const socket = net.connect({ host: url.hostname, port: Number(url.port) });
@@ -61,21 +33,9 @@ function open(index: number): void {
       }
       headersDone = true;
       start = end + 4;
-      if (++ready === clients) console.log("READY");
+      tally.opened();
     }
-    let events = 0;
-    for (let i = start; i < chunk.length; i++) if (chunk[i] === HASH) events++;
-    if (events === 0) return;
-    const now = performance.now() + performance.timeOrigin;
-    if (firstEventAt === 0) {
-      firstEventAt = now;
-      setTimeout(finish, deadlineMs);
-    }
-    lastEventAt = now;
-    totalEvents += events;
-    const before = counts[index];
-    counts[index] += events;
-    if (before < expect && counts[index] >= expect && ++finishedClients === clients) finish();
+    tally.count(index, chunk, start, chunk.length);
   });
   socket.on("error", (error: Error) => {
     console.error(`readers: client ${index}: ${error.message}`);
@@ -83,8 +43,4 @@ function open(index: number): void {
   });
 }
 
-// Open in waves so the listen backlog never overflows.
-for (let index = 0; index < clients; index++) {
-  open(index);
-  if (index % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 10));
-}
+await openInWaves(tally.clients, open);

@@ -1,18 +1,21 @@
-// pushwire SSE demo: chat rooms over Valkey/Redis pub/sub, streamed to browsers with sse(). Rooms are
-// durable channels (README "Durable channels"): a tab that joins gets the room's last 50 messages, and
-// a tab that was away (its EventSource reconnects with Last-Event-ID) gets exactly what it missed,
-// from whichever server process it reaches.
+// pushwire demo: chat rooms over Valkey/Redis pub/sub, streamed to browsers with sse() or over the
+// pushwire/ws WebSocket bridge — the same rooms either way (the page has a switch). Rooms are durable
+// channels (README "Durable channels"): an SSE tab that joins gets the room's last 50 messages, and one
+// that was away (its EventSource reconnects with Last-Event-ID) gets exactly what it missed, from
+// whichever server process it reaches.
 //   bun examples/sse-demo/server.ts          deno run -A examples/sse-demo/server.ts
 // Env: VALKEY_URL or REDIS_URL (else a local valkey-server, or redis-server, is started on a free
 // loopback port and stopped on exit), PORT (default 8080; 0 = any free port), HOST (default 127.0.0.1).
 // Routes: GET /  the page · GET /rooms/:room/events  the room as an event stream ·
-//         POST /rooms/:room  {"text": "...", "name": "..."} → PUBLISH · GET /stats  live counters.
+//         POST /rooms/:room  {"text": "...", "name": "..."} → PUBLISH · GET /ws  the WebSocket bridge
+//         (subscribe to and publish on demo:room:<room> topics only) · GET /stats  live counters.
 // The one runtime-specific piece is `listen()` (Bun.serve vs Deno.serve, picked at run time);
-// src/sse.ts itself only uses web Response/ReadableStream.
+// src/sse.ts and src/ws.ts pick their runtime's way themselves.
 import { readFile } from "node:fs/promises";
 import process from "node:process";
 import { connect } from "../../mod.ts";
 import { openSSE, resumeFrom, type SSEStream } from "../../src/sse.ts";
+import { type BunWebSocketHandler, wsBridge, type WSPublishRequest } from "../../src/ws.ts";
 import { type LocalServer, startLocalServer } from "./local_server.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -51,11 +54,16 @@ const channelPrefix = "demo:room:";
 const roomHistory = { maxLength: 500, ttlMs: 7 * 24 * 3600 * 1000 };
 const shownOnJoin = 50;
 
-function listen(hostname: string, port: number, fetch: (request: Request) => Promise<Response>): HttpServer {
+function listen(
+  hostname: string,
+  port: number,
+  fetch: (request: Request, server?: unknown) => Promise<Response | undefined>,
+  websocket: BunWebSocketHandler,
+): HttpServer {
   if (typeof Bun !== "undefined") {
     // Bun closes a connection idle for idleTimeout seconds (default 10), an SSE stream included:
     // keep it above the 15 s heartbeat.
-    const server = Bun.serve({ hostname, port, idleTimeout: 30, fetch });
+    const server = Bun.serve({ hostname, port, idleTimeout: 30, fetch, websocket });
     return { port: server.port, stop: () => server.stop(true) };
   }
   const server = Deno.serve({ hostname, port, onListen: () => {} }, fetch);
@@ -67,11 +75,15 @@ function json(body: unknown, status = 200): Response {
 }
 
 async function readMessage(request: Request): Promise<{ text: string; name: string } | string> {
-  const body = await request.text();
+  return parseMessage(await request.text(), (request.headers.get("content-type") ?? "").includes("application/json"));
+}
+
+/** A chat message from a POST body or a WebSocket publish: `{text, name}` JSON (or plain text), checked. */
+function parseMessage(body: string, isJson: boolean): { text: string; name: string } | string {
   if (body.length > maxTextLength * 2) return "message too long";
   let text = body;
   let name = "";
-  if ((request.headers.get("content-type") ?? "").includes("application/json")) {
+  if (isJson) {
     try {
       const parsed = JSON.parse(body);
       text = String(parsed.text ?? "");
@@ -103,15 +115,33 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const page = await readFile(new URL("./index.html", import.meta.url), "utf8");
   const streams = new Set<SSEStream>();
   const channel = (room: string) => channelPrefix + room;
+  const isRoomChannel = (topic: string) => topic.startsWith(channelPrefix) && roomPattern.test(topic.slice(channelPrefix.length));
+  // WebSockets: the same rooms as the SSE streams (the same channels, through the same client).
+  // Browsers may subscribe to room channels only, and publish there only well-formed chat messages,
+  // stamped here the way POST stamps them.
+  const bridge = wsBridge(client, {
+    authorizeSubscribe: ({ topic, kind }) => kind === "channel" && isRoomChannel(topic),
+    authorizePublish: (request: WSPublishRequest) => {
+      if (request.kind !== "channel" || !isRoomChannel(request.topic)) return false;
+      const message = parseMessage(request.data, true);
+      if (typeof message === "string") return false;
+      request.data = JSON.stringify({ ...message, at: Date.now() });
+      return true;
+    },
+    // Rooms are durable: a tab's post goes into the room's history like a POST, and the bridge's
+    // messages carry their ids (a WebSocket tab starts live: the last 50 on join come over SSE).
+    history: ({ topic, kind }) => kind === "channel" && isRoomChannel(topic) ? roomHistory : undefined,
+  });
 
-  const handle = async (request: Request): Promise<Response> => {
+  const handle = async (request: Request, server: unknown): Promise<Response | undefined> => {
     const url = new URL(request.url);
     if (request.method === "GET" && (url.pathname === "/" || url.pathname === "/index.html")) {
       return new Response(page, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
     }
     if (request.method === "GET" && url.pathname === "/stats") {
-      return json({ rooms: [...occupied], streams: [...streams].map((stream) => stream.stats()) });
+      return json({ rooms: [...occupied], streams: [...streams].map((stream) => stream.stats()), websockets: bridge.stats() });
     }
+    if (request.method === "GET" && url.pathname === "/ws") return bridge.upgrade(request, server);
     const match = /^\/rooms\/([^/]+)(\/events)?$/.exec(url.pathname);
     if (!match) return json({ error: "not found" }, 404);
     const room = decodeURIComponent(match[1]);
@@ -140,14 +170,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   };
 
   const hostname = options.hostname ?? env.HOST ?? "127.0.0.1";
-  const server = listen(hostname, options.port ?? Number(env.PORT ?? 8080), async (request) => {
+  const server = listen(hostname, options.port ?? Number(env.PORT ?? 8080), async (request, bunServer) => {
     try {
-      return await handle(request);
+      return await handle(request, bunServer);
     } catch (error) {
       log(`demo: ${request.method} ${request.url}: ${error}`);
       return json({ error: "internal error" }, 500);
     }
-  });
+  }, bridge.websocket);
   const url = `http://${hostname}:${server.port}/`;
   log(`pushwire SSE demo on ${url}  (server: ${redisUrl}${localServer ? `, local ${localServer.binary} pid ${localServer.pid}` : ""})`);
 
@@ -155,6 +185,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const stop = () =>
     stopping ??= (async () => {
       for (const stream of streams) stream.close(); // Deno's shutdown waits for open responses
+      await bridge.close();
       await server.stop();
       await client.close();
       await localServer?.stop();

@@ -1,4 +1,4 @@
-// History entry ids: `<epoch>-<seq>`, a valid stream id whose ms part is the epoch (fixed for the life
+// History entry ids: `<epoch>-<seq>`, a valid stream id whose first (ms) part is the epoch (fixed for the life
 // of a history stream) and whose sequence counts the stream's entries from 0 (README "Durable channels").
 // Rule: a position is two safe integers compared as (epoch, seq); epoch 0 means "before any stream"
 // (nothing seen: the next entry of whatever stream exists is new), seq -1 "before the epoch's first".
@@ -25,7 +25,7 @@ export function parseEntryId(text: string): EntryId | undefined {
   return { epoch, seq };
 }
 
-/** Longest digit run accepted per part (epoch: 13 digits for ms today; seq: any safe integer). */
+/** Longest digit run accepted per part (epoch: 16 digits, the server's TIME in µs; seq: any safe integer). */
 const maxDigits = 16;
 
 /**

@@ -5,9 +5,11 @@
 // the envelope's version with it (src/durable/envelope.ts).
 //
 // KEYS: stream, epoch key. ARGV: channel, payload, maxLength, ttlMs (0: none), "PUBLISH" | "SPUBLISH".
-// The epoch is the ms part of every entry id: fixed while the stream lives, so sequences count its
-// entries from 0 (XADD <epoch>-*). A stream (re)created gets the server's TIME in ms, and never less
-// than the epoch before it + 1, so a reset is always seen as an epoch change. Trimming is exact
+// The epoch is the first part of every entry id: fixed while the stream lives, so sequences count its
+// entries from 0 (XADD <epoch>-*). A stream (re)created gets the server's TIME in µs (16 digits,
+// exact in Lua's doubles), and never less than the epoch before it + 1, so a reset is always seen as
+// an epoch change — in ms, a stream deleted and recreated within one millisecond kept its epoch (a
+// test caught it: its sequences restarted at 0 under the same epoch and the resume saw no reset). Trimming is exact
 // (MAXLEN n, not ~): "the newest n" must mean n.
 import { createHash } from "node:crypto";
 import { ReplyError } from "../errors.ts";
@@ -29,10 +31,10 @@ if redis.call('EXISTS', stream) == 1 then
 end
 if not epoch then
   local now = redis.call('TIME')
-  local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local us = tonumber(now[1]) * 1000000 + tonumber(now[2])
   local previous = tonumber(redis.call('GET', epochKey) or '0')
-  if ms <= previous then ms = previous + 1 end
-  epoch = string.format('%d', ms)
+  if us <= previous then us = previous + 1 end
+  epoch = string.format('%d', us)
   redis.call('SET', epochKey, epoch)
 end
 local id = redis.call('XADD', stream, 'MAXLEN', ARGV[3], epoch .. '-*', 'd', ARGV[2])

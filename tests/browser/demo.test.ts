@@ -2,8 +2,11 @@
 // download) opens the real demo (examples/sse-demo/server.ts started in-process on 127.0.0.1:0, over
 // pushwire's client and a real redis-server). The test publishes through the independent raw client
 // and the page must show it; then the page posts through its own form and must receive its message
-// back over EventSource. Screenshot: tests/output/browser/demo.png. Skipped (with the reason) only
-// when /usr/bin/chromium is missing; CI installs it (scripts/setup.sh --with-browser).
+// back over EventSource. The second test does the same over the WebSocket transport (the page's
+// switch, the browser's own WebSocket, the pushwire/ws bridge) with an SSE tab in the same room,
+// which must see what the WebSocket tab publishes. Screenshots: tests/output/browser/demo.png and
+// demo-ws.png. Skipped (with the reason) only when /usr/bin/chromium is missing; CI installs it
+// (scripts/setup.sh --with-browser).
 import { mkdirSync } from "node:fs";
 import { assert, test } from "../shim.ts";
 import { keySlot, nativeMemory } from "../../src/native/parser.ts";
@@ -47,6 +50,59 @@ test("browser: the SSE demo page shows a published message and its own posts", a
 
     mkdirSync(screenshotDirectory, { recursive: true });
     await page.screenshot({ path: new URL("demo.png", screenshotDirectory).pathname });
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await browser.close();
+    await demo.stop();
+    await redis.stop();
+  }
+  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
+}, browserTestOptions(60_000));
+
+test("browser: the demo's WebSocket transport shares the rooms with SSE: published and posted messages reach both tabs", async () => {
+  const { startDemo } = await import("../../examples/sse-demo/server.ts");
+  const redis = await RedisServer.start();
+  const demo = await startDemo({ redisUrl: redis.url, port: 0, quiet: true });
+  const browser = await launchChromium();
+  try {
+    const pageErrors: string[] = [];
+    const wsPage = await browser.newPage({ viewport: { width: 900, height: 720 } });
+    const ssePage = await browser.newPage({ viewport: { width: 900, height: 720 } });
+    for (const page of [wsPage, ssePage]) page.on("pageerror", (error) => pageErrors.push(String(error)));
+    await wsPage.goto(`${demo.url}?room=both-ways&transport=ws`);
+    await ssePage.goto(`${demo.url}?room=both-ways`);
+    for (const page of [wsPage, ssePage]) await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    assert.equal(await wsPage.locator('#transport input[value="ws"]').isChecked(), true);
+
+    // One PUBLISH from outside: one server subscription feeds both transports.
+    const published = JSON.stringify({ text: "to every tab ✓", name: "test", at: Date.now() });
+    assert.equal(await rawCommand(redis.port, "PUBLISH", demo.channel("both-ways"), published), 1);
+    for (const page of [wsPage, ssePage]) {
+      const item = page.locator("#messages li", { hasText: "to every tab ✓" });
+      await item.waitFor({ timeout: 10_000 });
+      // A plain PUBLISH is not in the room's history: no id on either transport.
+      assert.equal(await item.getAttribute("data-id"), null);
+    }
+
+    // The WebSocket tab's form publishes through its socket (the demo's hook allows room channels).
+    await wsPage.fill("#name", "ws-tab");
+    await wsPage.fill("#text", "sent over the socket");
+    await wsPage.click("#post button");
+    for (const page of [wsPage, ssePage]) {
+      await page.locator("#messages li", { hasText: "sent over the socket" }).waitFor({ timeout: 10_000 });
+    }
+    assert.match(await ssePage.locator("#messages li", { hasText: "sent over the socket" }).innerText(), /ws-tab/);
+
+    // The switch moves a tab to SSE and back without reloading.
+    await wsPage.click('#transport input[value="sse"]');
+    await wsPage.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await wsPage.click('#transport input[value="ws"]');
+    await wsPage.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    assert.equal(await rawCommand(redis.port, "PUBLISH", demo.channel("both-ways"), "after switching"), 1);
+    await wsPage.locator("#messages li", { hasText: "after switching" }).waitFor({ timeout: 10_000 });
+
+    mkdirSync(screenshotDirectory, { recursive: true });
+    await wsPage.screenshot({ path: new URL("demo-ws.png", screenshotDirectory).pathname });
     assert.deepEqual(pageErrors, []);
   } finally {
     await browser.close();

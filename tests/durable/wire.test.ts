@@ -39,7 +39,7 @@ test(`durable wire: a non-pushwire subscriber reads the v1 envelope; a plain pus
       const durableRecorder = new Recorder(durable);
       const { id, receivers } = await client.publish("news", "hello\nworld", { history });
       assert.equal(receivers, 2, "the raw subscriber and pushwire's one server subscription");
-      assert.match(id, /^\d{13}-0$/);
+      assert.match(id, /^\d{16}-0$/); // epoch: the server's TIME in µs
       // The raw client answers in order: what it reads first after this PING is the message push.
       const push = await raw.command("PING") as RawValue[];
       assert.deepEqual([text(push[0]), text(push[1]), text(push[2])], ["message", "news", `pw1 ${id}\nhello\nworld`]);

@@ -1,0 +1,488 @@
+// pushwire/ws: browsers on WebSockets subscribe to Valkey channels, patterns and shard channels through
+// one bridge per process (wire protocol: src/ws/protocol.ts; README "WebSocket bridge").
+// Rule: one server subscription per topic however many sockets watch it (src/ws/topics.ts); on Bun a
+// message is one `server.publish()` (native fan-out), on Deno one send per socket in JS; a socket
+// that falls behind follows the SSE flow rule (src/ws/socket.ts); a frame from a browser is checked
+// before anything acts on it, and a bad one gets an `error` frame back, never a crash; publishing from
+// a browser is denied unless `authorizePublish` says yes.
+//
+//   const bridge = wsBridge(client);
+//   Bun.serve({ fetch: (req, server) => bridge.upgrade(req, server), websocket: bridge.websocket });
+//   Deno.serve((req) => bridge.upgrade(req));
+import { InvalidArgumentError } from "./errors.ts";
+import { BunFanout, bunHandle, type BunServer, type BunSocket, registerBunSocket } from "./ws/bun.ts";
+import { JsFanout, webSocketHandle } from "./ws/deno.ts";
+import { type ClientFrame, encodeError, encodeFrame, encodeMessage, type TopicKind } from "./ws/protocol.ts";
+import { BridgeSocket, slowSocketCloseCode, type SocketHandle, type SocketOwner } from "./ws/socket.ts";
+import { type BridgeClient, type Topic, type TopicLifecycleEvent, TopicTable } from "./ws/topics.ts";
+import { parseClientFrame } from "./ws/protocol.ts";
+
+export type { BridgeClient, TopicKind };
+export { slowSocketCloseCode } from "./ws/socket.ts";
+
+export interface WSTopicRequest {
+  topic: string;
+  kind: TopicKind;
+  /** What the application passed to upgrade() for this socket (the user, a session, …). */
+  context: unknown;
+}
+
+export interface WSPublishRequest extends WSTopicRequest {
+  kind: "channel" | "shard";
+  data: string;
+}
+
+export interface WSBridgeOptions {
+  /**
+   * A socket's send buffer bound (default 1 MiB). At a quarter of it the socket holds its topics'
+   * reading (so one that keeps reading loses nothing); a socket stalled for `slowConsumerMs` and over
+   * the bound misses messages until it drained (then a `dropped` frame says how many), or is closed.
+   */
+  maxBufferedBytes?: number;
+  /** How long a socket behind may hold its topics' reading without draining (default 3000; 0: never holds). */
+  slowConsumerMs?: number;
+  /** A stalled socket over its bound: "drop" (default) or "close" (code 1013). */
+  slowSocket?: "drop" | "close";
+  /** Topics one socket may be on (default 100); more is a `limit` error. */
+  maxTopicsPerSocket?: number;
+  /** Largest frame a browser may send, bytes (default 64 KiB; Bun closes the socket, Deno answers `limit`). */
+  maxFrameBytes?: number;
+  /** May this socket subscribe to this topic? Default: yes. Throwing or false: a `forbidden` error frame. */
+  authorizeSubscribe?: (request: WSTopicRequest) => boolean | Promise<boolean>;
+  /**
+   * May this socket publish this? Default: no (browsers cannot publish unless this says yes). The hook
+   * may replace `request.data` (a string) with what is to be published instead, e.g. stamped.
+   */
+  authorizePublish?: (request: WSPublishRequest) => boolean | Promise<boolean>;
+  /**
+   * Durable topics (README "Durable channels"): for a channel or shard topic this returns history
+   * options for, the bridge's subscription is durable (its messages carry `id`, gaps after a Valkey
+   * reconnect are filled from history and announced by a `recovered` frame) and browser publishes go
+   * with that history. Default: none. (A browser resumes per socket over SSE, not here.)
+   */
+  history?: (topic: { topic: string; kind: "channel" | "shard" }) => { maxLength: number; ttlMs?: number } | undefined;
+}
+
+export interface WSBridgeStats {
+  /** Open sockets. */
+  sockets: number;
+  /** Topics with a server subscription (or one being made). */
+  topics: number;
+  /** Messages from Valkey, counted once per topic. */
+  messages: number;
+  /** Message frames handed to sockets (messages × the sockets that got them). */
+  deliveries: number;
+  /** Messages sockets missed for being too far behind (each socket got a `dropped` frame). */
+  dropped: number;
+  /** Sockets closed for being too far behind (slowSocket "close"). */
+  slowCloses: number;
+  /** Times a socket was found stalled. */
+  stalls: number;
+  /** The most bytes any socket had waiting in its send buffer when it was found behind (bounded by maxBufferedBytes plus one socket read's worth of messages). */
+  peakBufferedBytes: number;
+  /** Sockets out of the fan-out right now for being too far behind. */
+  detachedSockets: number;
+  /** Publishes from browsers that were allowed and sent. */
+  published: number;
+  /** Requests refused by a hook (subscribe or publish). */
+  denied: number;
+  /** Frames from browsers that were not valid protocol (each got an error frame). */
+  badFrames: number;
+}
+
+/** Bun's `websocket` handler object (give it to Bun.serve). */
+export interface BunWebSocketHandler {
+  maxPayloadLength: number;
+  backpressureLimit: number;
+  closeOnBackpressureLimit: boolean;
+  open(ws: BunSocket): void;
+  message(ws: BunSocket, data: string | Uint8Array): void;
+  drain(ws: BunSocket): void;
+  close(ws: BunSocket, code: number, reason: string): void;
+}
+
+export interface WSBridge {
+  /**
+   * Answers a WebSocket upgrade request. Bun: pass the server; returns undefined once upgraded (what
+   * Bun's fetch must return). Deno: returns the upgrade response. Not an upgrade: a 426 response.
+   */
+  upgrade(request: Request, server?: unknown, options?: { context?: unknown }): Response | undefined;
+  /** Bun.serve's `websocket` option (unused on Deno). */
+  readonly websocket: BunWebSocketHandler;
+  stats(): WSBridgeStats;
+  /** Closes every socket (1001) and unsubscribes every topic. Idempotent. */
+  close(): Promise<void>;
+}
+
+const defaults = {
+  maxBufferedBytes: 1024 * 1024,
+  slowConsumerMs: 3_000,
+  maxTopicsPerSocket: 100,
+  maxFrameBytes: 64 * 1024,
+} as const;
+
+/** How often sockets found behind are looked at again (their drain is not an event on Deno). */
+const watchIntervalMs = 20;
+
+// deno-lint-ignore no-explicit-any
+const runtimeGlobal = globalThis as any;
+const onBun = typeof runtimeGlobal.Bun !== "undefined";
+
+function positiveInteger(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new InvalidArgumentError(`pushwire/ws: ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${value}`);
+  }
+  return value;
+}
+
+function hook<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== "function") {
+    throw new InvalidArgumentError(`pushwire/ws: ${name} must be a function`);
+  }
+  return value;
+}
+
+/** A bridge from WebSockets to `client`'s pub/sub (a pushwire Client or ClusterClient). */
+export function wsBridge(client: BridgeClient, options: WSBridgeOptions = {}): WSBridge {
+  return new Bridge(client, options);
+}
+
+class Bridge implements WSBridge, SocketOwner {
+  readonly fanout: BunFanout | JsFanout;
+  readonly maxBufferedBytes: number;
+  readonly slowSocket: "drop" | "close";
+  readonly websocket: BunWebSocketHandler;
+  readonly #client: BridgeClient;
+  readonly #slowConsumerMs: number;
+  readonly #maxTopicsPerSocket: number;
+  readonly #maxFrameBytes: number;
+  readonly #authorizeSubscribe: WSBridgeOptions["authorizeSubscribe"];
+  readonly #authorizePublish: WSBridgeOptions["authorizePublish"];
+  readonly #history: WSBridgeOptions["history"];
+  readonly #topics: TopicTable;
+  readonly #sockets = new Set<BridgeSocket>();
+  readonly #watched = new Set<BridgeSocket>();
+  #watchTimer: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | undefined;
+  #counters = {
+    messages: 0, dropped: 0, slowCloses: 0, stallsOfClosed: 0, peakOfClosed: 0, published: 0, denied: 0, badFrames: 0,
+  };
+
+  constructor(client: BridgeClient, options: WSBridgeOptions) {
+    if (client === null || typeof client !== "object" || typeof client.subscribe !== "function") {
+      throw new InvalidArgumentError("pushwire/ws: wsBridge(client) needs a pushwire Client or ClusterClient");
+    }
+    this.#client = client;
+    this.maxBufferedBytes = positiveInteger("maxBufferedBytes", options.maxBufferedBytes, defaults.maxBufferedBytes);
+    this.#slowConsumerMs = positiveInteger("slowConsumerMs", options.slowConsumerMs, defaults.slowConsumerMs, true);
+    this.#maxTopicsPerSocket = positiveInteger("maxTopicsPerSocket", options.maxTopicsPerSocket, defaults.maxTopicsPerSocket);
+    this.#maxFrameBytes = positiveInteger("maxFrameBytes", options.maxFrameBytes, defaults.maxFrameBytes);
+    this.slowSocket = options.slowSocket ?? "drop";
+    if (this.slowSocket !== "drop" && this.slowSocket !== "close") {
+      throw new InvalidArgumentError(`pushwire/ws: slowSocket must be "drop" or "close", got ${this.slowSocket}`);
+    }
+    this.#authorizeSubscribe = hook("authorizeSubscribe", options.authorizeSubscribe);
+    this.#authorizePublish = hook("authorizePublish", options.authorizePublish);
+    this.#history = hook("history", options.history);
+    this.fanout = onBun ? new BunFanout(this.maxBufferedBytes) : new JsFanout(this.maxBufferedBytes);
+    this.#topics = new TopicTable(client, {
+      message: (topic, message) => {
+        this.#counters.messages++;
+        this.fanout.publish(topic, encodeMessage(topic.name, topic.kind, message));
+      },
+      lifecycle: (topic, event) => this.#onLifecycle(topic, event),
+    }, (kind, name) => this.#historyOf(kind, name) !== undefined);
+    this.websocket = this.#bunHandler();
+  }
+
+  /** History options of a durable topic; undefined for a plain one (or a pattern, or a throwing hook). */
+  #historyOf(kind: TopicKind, topic: string): { maxLength: number; ttlMs?: number } | undefined {
+    if (this.#history === undefined || kind === "pattern") return undefined;
+    try {
+      return this.#history({ topic, kind }) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  upgrade(request: Request, server?: unknown, options?: { context?: unknown }): Response | undefined {
+    if (this.#closing !== undefined) return new Response("closed", { status: 503 });
+    if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
+    }
+    const context = options?.context;
+    if (onBun) {
+      const bunServer = server as BunServer | undefined;
+      if (typeof bunServer?.upgrade !== "function" || typeof bunServer.publish !== "function") {
+        throw new InvalidArgumentError("pushwire/ws: on Bun, pass the server: bridge.upgrade(request, server)");
+      }
+      (this.fanout as BunFanout).server ??= bunServer;
+      if (bunServer.upgrade(request, { data: { context } })) return undefined;
+      return new Response("WebSocket upgrade failed", { status: 400 });
+    }
+    return this.#upgradeDeno(request, context);
+  }
+
+  #upgradeDeno(request: Request, context: unknown): Response {
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      upgraded = runtimeGlobal.Deno.upgradeWebSocket(request);
+    } catch (error) {
+      return new Response(`WebSocket upgrade failed: ${(error as Error).message}`, { status: 400 });
+    }
+    const { socket: webSocket, response } = upgraded;
+    let socket: BridgeSocket | undefined;
+    webSocket.onopen = () => {
+      socket = this.#open(webSocketHandle(webSocket), context);
+    };
+    webSocket.onmessage = (event: MessageEvent) => {
+      if (socket === undefined) return;
+      const data = event.data;
+      if (typeof data !== "string") this.#refuse(socket, "binary frames are not part of the protocol");
+      else if (data.length > this.#maxFrameBytes) this.#answerError(socket, "limit", `frame over ${this.#maxFrameBytes} bytes`, undefined);
+      else this.#receive(socket, data);
+    };
+    webSocket.onclose = () => {
+      if (socket !== undefined) this.#closed(socket);
+    };
+    webSocket.onerror = () => {
+      // A close event follows; nothing else to do.
+    };
+    return response;
+  }
+
+  #bunHandler(): BunWebSocketHandler {
+    return {
+      maxPayloadLength: this.#maxFrameBytes,
+      // The bridge's own bound acts first; Bun's closes a socket only if a burst ever outran it.
+      backpressureLimit: this.maxBufferedBytes * 4,
+      closeOnBackpressureLimit: true,
+      open: (ws) => {
+        const socket = this.#open(bunHandle(ws), ws.data?.context);
+        registerBunSocket(socket, ws);
+        ws.data.socket = socket;
+      },
+      message: (ws, data) => {
+        const socket = ws.data.socket;
+        if (socket === undefined) return;
+        if (typeof data !== "string") this.#refuse(socket, "binary frames are not part of the protocol");
+        else this.#receive(socket, data);
+      },
+      drain: (ws) => ws.data.socket?.check(),
+      close: (ws) => {
+        const socket = ws.data.socket;
+        if (socket !== undefined) this.#closed(socket);
+      },
+    };
+  }
+
+  #open(handle: SocketHandle, context: unknown): BridgeSocket {
+    const socket = new BridgeSocket(this, handle, context, this.#slowConsumerMs);
+    if (this.#closing !== undefined) {
+      socket.closed = true;
+      handle.close(1001, "bridge closed");
+      return socket;
+    }
+    this.#sockets.add(socket);
+    return socket;
+  }
+
+  #closed(socket: BridgeSocket): void {
+    if (!this.#sockets.delete(socket)) return;
+    this.#counters.stallsOfClosed += socket.stalls;
+    this.#counters.peakOfClosed = Math.max(this.#counters.peakOfClosed, socket.peakBufferedBytes);
+    this.#topics.leaveAll(socket); // a join still waiting then resolves false
+    socket.dispose();
+  }
+
+  #refuse(socket: BridgeSocket, message: string): void {
+    this.#counters.badFrames++;
+    socket.send(encodeError("bad-request", `pushwire/ws: ${message}`, undefined));
+  }
+
+  #answerError(socket: BridgeSocket, code: "bad-request" | "forbidden" | "limit" | "failed", message: string, id: ClientFrame["id"]): void {
+    socket.send(encodeError(code, message, id));
+  }
+
+  #receive(socket: BridgeSocket, text: string): void {
+    let frame: ClientFrame;
+    try {
+      frame = parseClientFrame(text);
+    } catch (error) {
+      this.#counters.badFrames++;
+      this.#answerError(socket, "bad-request", (error as Error).message, undefined);
+      return;
+    }
+    socket.chain = socket.chain.then(() => this.#act(socket, frame)).catch((error) => {
+      this.#answerError(socket, "failed", `pushwire/ws: ${(error as Error)?.message ?? error}`, frame.id);
+    });
+  }
+
+  async #act(socket: BridgeSocket, frame: ClientFrame): Promise<void> {
+    if (socket.closed) return;
+    const answer = { topic: frame.topic, kind: frame.kind, ...(frame.id === undefined ? {} : { id: frame.id }) };
+    switch (frame.op) {
+      case "subscribe": {
+        const joined = this.#topics.get(frame.kind, frame.topic);
+        if (joined !== undefined && socket.topics.get(joined.key) === joined) {
+          socket.send(encodeFrame("subscribed", answer));
+          return;
+        }
+        if (socket.topics.size >= this.#maxTopicsPerSocket) {
+          this.#answerError(socket, "limit", `pushwire/ws: at most ${this.#maxTopicsPerSocket} topics per socket`, frame.id);
+          return;
+        }
+        if (!await this.#allowed(this.#authorizeSubscribe, { topic: frame.topic, kind: frame.kind, context: socket.context }, true)) {
+          this.#answerError(socket, "forbidden", `pushwire/ws: not allowed to subscribe to ${frame.kind} ${JSON.stringify(frame.topic)}`, frame.id);
+          return;
+        }
+        try {
+          await this.#topics.join(socket, frame.kind, frame.topic, () => socket.send(encodeFrame("subscribed", answer)));
+        } catch (error) {
+          this.#answerError(socket, "failed", `pushwire/ws: subscribe failed: ${(error as Error)?.message ?? error}`, frame.id);
+        }
+        return;
+      }
+      case "unsubscribe": {
+        const topic = this.#topics.get(frame.kind, frame.topic);
+        if (topic !== undefined && topic.members.has(socket)) this.#topics.leave(socket, topic);
+        socket.send(encodeFrame("unsubscribed", answer));
+        return;
+      }
+      case "publish": {
+        const request = { topic: frame.topic, kind: frame.kind, data: frame.data, context: socket.context };
+        if (!await this.#allowed(this.#authorizePublish, request, false)) {
+          this.#answerError(socket, "forbidden", `pushwire/ws: not allowed to publish to ${frame.kind} ${JSON.stringify(frame.topic)}`, frame.id);
+          return;
+        }
+        if (typeof request.data !== "string") {
+          this.#answerError(socket, "failed", "pushwire/ws: authorizePublish set data to something that is not a string", frame.id);
+          return;
+        }
+        const history = this.#historyOf(frame.kind, frame.topic);
+        const receivers = history === undefined
+          ? await (frame.kind === "shard" ? this.#client.spublish(frame.topic, request.data) : this.#client.publish(frame.topic, request.data))
+          : (await (frame.kind === "shard"
+            ? this.#client.spublish(frame.topic, request.data, { history })
+            : this.#client.publish(frame.topic, request.data, { history }))).receivers;
+        this.#counters.published++;
+        socket.send(encodeFrame("published", { ...answer, receivers }));
+        return;
+      }
+    }
+  }
+
+  /** A hook's answer; a throwing hook denies. Without a hook: `fallback`. */
+  async #allowed<R>(authorize: ((request: R) => boolean | Promise<boolean>) | undefined, request: R, fallback: boolean): Promise<boolean> {
+    let allowed = fallback;
+    if (authorize !== undefined) {
+      try {
+        allowed = (await authorize(request)) === true;
+      } catch {
+        allowed = false;
+      }
+    }
+    if (!allowed) this.#counters.denied++;
+    return allowed;
+  }
+
+  #onLifecycle(topic: Topic, event: TopicLifecycleEvent): void {
+    const base = { topic: topic.name, kind: topic.kind, at: event.at };
+    switch (event.type) {
+      case "disconnected":
+        this.fanout.publish(topic, encodeFrame("disconnected", event.error ? { ...base, error: event.error.message } : base));
+        return;
+      case "reconnected":
+        this.fanout.publish(topic, encodeFrame("reconnected", { ...base, downtimeMs: event.downtimeMs }));
+        return;
+      case "recovered": {
+        const fields = { ...base, count: event.count, complete: event.complete };
+        this.fanout.publish(topic, encodeFrame("recovered", event.lost === undefined ? fields : { ...fields, lost: event.lost }));
+        return;
+      }
+      case "dropped":
+        return; // an onMessage subscription has no buffer to drop from
+      case "end": {
+        if (this.#closing !== undefined) return;
+        const text = encodeFrame("end", event.error ? { ...base, error: event.error.message } : base);
+        for (const socket of this.#topics.drop(topic)) socket.send(text);
+        return;
+      }
+    }
+  }
+
+  watch(socket: BridgeSocket): void {
+    this.#watched.add(socket);
+    this.#watchTimer ??= setInterval(() => {
+      for (const watched of this.#watched) watched.check();
+      if (this.#watched.size === 0) this.#stopWatching();
+    }, watchIntervalMs);
+  }
+
+  unwatch(socket: BridgeSocket): void {
+    if (this.#watched.delete(socket) && this.#watched.size === 0) this.#stopWatching();
+  }
+
+  #stopWatching(): void {
+    clearInterval(this.#watchTimer);
+    this.#watchTimer = undefined;
+  }
+
+  countDropped(count: number): void {
+    this.#counters.dropped += count;
+  }
+
+  closeSlow(socket: BridgeSocket): void {
+    this.#counters.slowCloses++;
+    this.#closed(socket);
+    try {
+      socket.handle.close(slowSocketCloseCode, "too slow: send buffer over its bound");
+    } catch {
+      // Already closing.
+    }
+  }
+
+  stats(): WSBridgeStats {
+    let stalls = this.#counters.stallsOfClosed;
+    let peakBufferedBytes = this.#counters.peakOfClosed;
+    let detachedSockets = 0;
+    for (const socket of this.#sockets) {
+      stalls += socket.stalls;
+      peakBufferedBytes = Math.max(peakBufferedBytes, socket.peakBufferedBytes);
+      if (socket.detached) detachedSockets++;
+    }
+    const { messages, dropped, slowCloses, published, denied, badFrames } = this.#counters;
+    return {
+      sockets: this.#sockets.size,
+      topics: this.#topics.size,
+      messages,
+      deliveries: this.fanout.deliveries,
+      dropped,
+      slowCloses,
+      stalls,
+      peakBufferedBytes,
+      detachedSockets,
+      published,
+      denied,
+      badFrames,
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const socket of [...this.#sockets]) {
+        const handle = socket.handle;
+        this.#closed(socket);
+        try {
+          handle.close(1001, "bridge closed");
+        } catch {
+          // Already closed.
+        }
+      }
+      this.#stopWatching();
+      await this.#topics.close();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,80 @@
+// Bun's side of the bridge: fan-out through the server's native topics (`ws.subscribe(key)` and one
+// `server.publish(key, text)` per message, whatever the number of sockets).
+// Rule: Bun tells nothing per socket from a publish, only that some socket of the topic was behind
+// (a result ≤ 0); then, once per task, every socket of that topic is looked at and those behind go
+// through the flow rule (src/ws/socket.ts). Bun's own `backpressureLimit` sits above the bridge's
+// bound and closes a socket (closeOnBackpressureLimit) only if it ever got there first.
+import type { BridgeSocket, Fanout, SocketHandle } from "./socket.ts";
+import type { Topic } from "./topics.ts";
+
+/** The parts of Bun's ServerWebSocket the bridge uses. */
+export interface BunSocket {
+  readonly data: { socket?: BridgeSocket; context?: unknown };
+  send(data: string): number;
+  close(code?: number, reason?: string): void;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  getBufferedAmount(): number;
+}
+
+/** The parts of Bun's Server the bridge uses. */
+export interface BunServer {
+  upgrade(request: Request, options?: { data?: unknown }): boolean;
+  publish(topic: string, data: string): number;
+}
+
+export function bunHandle(ws: BunSocket): SocketHandle {
+  return {
+    send: (text) => void ws.send(text),
+    bufferedAmount: () => ws.getBufferedAmount(),
+    close: (code, reason) => ws.close(code, reason),
+  };
+}
+
+const sockets = new WeakMap<BridgeSocket, BunSocket>();
+
+/** Remembers which Bun socket a bridge socket is (the fan-out subscribes it to native topics). */
+export function registerBunSocket(socket: BridgeSocket, ws: BunSocket): void {
+  sockets.set(socket, ws);
+}
+
+export class BunFanout implements Fanout {
+  server: BunServer | undefined;
+  /** Messages times the sockets in the topic's fan-out. */
+  deliveries = 0;
+  readonly #maxBufferedBytes: number;
+
+  constructor(maxBufferedBytes: number) {
+    this.#maxBufferedBytes = maxBufferedBytes;
+  }
+
+  join(socket: BridgeSocket, topic: Topic): void {
+    topic.receivers.add(socket);
+    sockets.get(socket)?.subscribe(topic.key);
+  }
+
+  leave(socket: BridgeSocket, topic: Topic): void {
+    topic.receivers.delete(socket);
+    if (socket.closed) return; // a closed socket left every topic natively
+    try {
+      sockets.get(socket)?.unsubscribe(topic.key);
+    } catch {
+      // Closed by Bun under us.
+    }
+  }
+
+  publish(topic: Topic, text: string): void {
+    const server = this.server;
+    if (server === undefined) return;
+    const result = server.publish(topic.key, text);
+    this.deliveries += topic.receivers.size;
+    if (result > 0) return;
+    if (topic.swept) return;
+    topic.swept = true;
+    queueMicrotask(() => (topic.swept = false));
+    const quarter = this.#maxBufferedBytes / 4;
+    for (const socket of topic.members) {
+      if (!socket.closed && socket.handle.bufferedAmount() >= quarter) socket.check();
+    }
+  }
+}

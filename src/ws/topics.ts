@@ -1,0 +1,202 @@
+// The bridge's topics: one pushwire subscription per topic (a channel, pattern or shard channel) for
+// every socket of this process on it. Rule: the first socket on a topic subscribes, the last one to
+// leave or close unsubscribes; a socket joins the fan-out only once the server confirmed the
+// subscription, and a topic whose subscription ends (client closed, reconnect given up) takes every
+// socket off it with an `end` frame. The Client refcounts names too, so a topic that is left and
+// joined again at once is ordered by it (UNSUBSCRIBE then SUBSCRIBE, or no command at all).
+import type { BridgeSocket } from "./socket.ts";
+import { topicKey, type TopicKind, type WSMessage } from "./protocol.ts";
+
+/** Mirrors LifecycleEvent of src/subscription.ts (the parts the bridge forwards). */
+export type TopicLifecycleEvent =
+  | { type: "disconnected"; at: number; error?: Error }
+  | { type: "reconnected"; at: number; downtimeMs: number }
+  | { type: "dropped"; at: number; count: number }
+  | { type: "recovered"; at: number; count: number; complete: boolean; lost?: number }
+  | { type: "end"; at: number; error?: Error };
+
+/** What the bridge needs from a subscription (pushwire's Subscription has it). */
+export interface TopicSubscription {
+  unsubscribe(): Promise<void>;
+  onEvent(listener: (event: TopicLifecycleEvent) => void): () => void;
+  holdReading?(): void;
+  releaseReading?(): void;
+}
+
+type SubscribeCall = (
+  name: string,
+  options: { onMessage: (message: WSMessage) => void; history?: Record<string, never> },
+) => Promise<TopicSubscription>;
+
+/** What the bridge needs from a client (pushwire's Client and ClusterClient have it). */
+export interface BridgeClient {
+  subscribe: SubscribeCall;
+  psubscribe: SubscribeCall;
+  ssubscribe: SubscribeCall;
+  publish(channel: string, data: string): Promise<number>;
+  /** A publish with history (a durable topic, WSBridgeOptions.history). */
+  publish(channel: string, data: string, options: { history: { maxLength: number; ttlMs?: number } }): Promise<{ receivers: number }>;
+  spublish(channel: string, data: string): Promise<number>;
+  spublish(channel: string, data: string, options: { history: { maxLength: number; ttlMs?: number } }): Promise<{ receivers: number }>;
+}
+
+const subscribeMethod = { channel: "subscribe", pattern: "psubscribe", shard: "ssubscribe" } as const;
+
+export class Topic {
+  readonly key: string;
+  readonly kind: TopicKind;
+  readonly name: string;
+  /** Sockets on this topic (joined or waiting for the subscription): the refcount. */
+  readonly members: Set<BridgeSocket> = new Set();
+  /** Sockets in the fan-out (Deno sends to each; Bun's native topic has the same sockets). */
+  readonly receivers: Set<BridgeSocket> = new Set();
+  /** Messages this topic received: a socket out of the fan-out missed the difference. */
+  published = 0;
+  subscription: TopicSubscription | undefined;
+  ready!: Promise<void>;
+  /** The fan-out of this turn already looked for sockets behind (Bun: once per task). */
+  swept = false;
+  readonly #holders = new Set<BridgeSocket>();
+
+  constructor(kind: TopicKind, name: string) {
+    this.kind = kind;
+    this.name = name;
+    this.key = topicKey(kind, name);
+  }
+
+  /** A socket behind holds this topic's subscription's reading (the first holder pauses it). */
+  hold(socket: BridgeSocket): void {
+    if (this.#holders.has(socket)) return;
+    this.#holders.add(socket);
+    if (this.#holders.size === 1) this.subscription?.holdReading?.();
+  }
+
+  unhold(socket: BridgeSocket): void {
+    if (this.#holders.delete(socket) && this.#holders.size === 0) this.subscription?.releaseReading?.();
+  }
+}
+
+export interface TopicEvents {
+  message(topic: Topic, message: WSMessage): void;
+  lifecycle(topic: Topic, event: TopicLifecycleEvent): void;
+}
+
+export class TopicTable {
+  readonly #client: BridgeClient;
+  readonly #events: TopicEvents;
+  readonly #topics = new Map<string, Topic>();
+  /** Unsubscribes under way (close() waits for them). */
+  readonly #leaving = new Set<Promise<void>>();
+
+  /** A durable topic (channel or shard): its subscription reads history and fills gaps. */
+  readonly #durable: (kind: TopicKind, name: string) => boolean;
+
+  constructor(client: BridgeClient, events: TopicEvents, durable: (kind: TopicKind, name: string) => boolean = () => false) {
+    this.#client = client;
+    this.#events = events;
+    this.#durable = durable;
+  }
+
+  get size(): number {
+    return this.#topics.size;
+  }
+
+  get(kind: TopicKind, name: string): Topic | undefined {
+    return this.#topics.get(topicKey(kind, name));
+  }
+
+  values(): IterableIterator<Topic> {
+    return this.#topics.values();
+  }
+
+  /**
+   * Puts `socket` on the topic; once the server confirmed the subscription, calls `announce` and puts
+   * the socket in the fan-out, in the same turn (so the answer goes before the first message), and
+   * resolves true (false: the socket left or closed meanwhile). Rejects with the subscribe error.
+   */
+  async join(socket: BridgeSocket, kind: TopicKind, name: string, announce: () => void): Promise<boolean> {
+    const key = topicKey(kind, name);
+    let topic = this.#topics.get(key);
+    if (topic === undefined) {
+      topic = new Topic(kind, name);
+      this.#topics.set(key, topic);
+      topic.ready = this.#subscribe(topic);
+    }
+    topic.members.add(socket);
+    socket.memberOf.add(topic);
+    try {
+      await topic.ready;
+    } catch (error) {
+      topic.members.delete(socket);
+      socket.memberOf.delete(topic);
+      throw error;
+    }
+    if (socket.closed || !topic.members.has(socket) || this.#topics.get(key) !== topic) return false;
+    announce();
+    socket.join(topic);
+    return true;
+  }
+
+  async #subscribe(topic: Topic): Promise<void> {
+    const method = subscribeMethod[topic.kind];
+    try {
+      const onMessage = (message: WSMessage) => {
+        topic.published++;
+        this.#events.message(topic, message);
+      };
+      const durable = topic.kind !== "pattern" && this.#durable(topic.kind, topic.name);
+      const subscription = await this.#client[method](topic.name, durable ? { onMessage, history: {} } : { onMessage });
+      topic.subscription = subscription;
+      subscription.onEvent((event) => this.#events.lifecycle(topic, event));
+    } catch (error) {
+      if (this.#topics.get(topic.key) === topic) this.#topics.delete(topic.key);
+      throw error;
+    }
+    if (topic.members.size === 0) this.#retire(topic);
+  }
+
+  /** Takes `socket` off the topic; the last one out unsubscribes. */
+  leave(socket: BridgeSocket, topic: Topic): void {
+    socket.leave(topic);
+    socket.memberOf.delete(topic);
+    if (!topic.members.delete(socket) || topic.members.size > 0) return;
+    this.#retire(topic);
+  }
+
+  /** A socket closed: off every topic it is on or waits for. */
+  leaveAll(socket: BridgeSocket): void {
+    for (const topic of [...socket.memberOf]) this.leave(socket, topic);
+  }
+
+  /** The topic's subscription ended by itself: everyone is off it. */
+  drop(topic: Topic): BridgeSocket[] {
+    if (this.#topics.get(topic.key) === topic) this.#topics.delete(topic.key);
+    const members = [...topic.members];
+    for (const socket of members) {
+      socket.leave(topic);
+      socket.memberOf.delete(topic);
+    }
+    topic.members.clear();
+    return members;
+  }
+
+  #retire(topic: Topic): void {
+    if (this.#topics.get(topic.key) === topic) this.#topics.delete(topic.key);
+    const leaving = topic.ready
+      .then(() => topic.subscription?.unsubscribe())
+      .catch(() => {
+        // Subscribe failed (nothing to undo) or the client is closed (the server subscription went with it).
+      });
+    this.#leaving.add(leaving);
+    void leaving.finally(() => this.#leaving.delete(leaving));
+  }
+
+  /** Unsubscribes every topic; resolves when every UNSUBSCRIBE is answered. */
+  async close(): Promise<void> {
+    for (const topic of [...this.#topics.values()]) {
+      for (const socket of [...topic.members]) this.leave(socket, topic);
+      if (this.#topics.get(topic.key) === topic) this.#retire(topic);
+    }
+    await Promise.all(this.#leaving);
+  }
+}

@@ -1,0 +1,143 @@
+// Method: everything real — redis-server, pushwire's client (default options, so its own reconnect
+// runs), the pushwire/ws bridge on this runtime's HTTP server and the runtime's own WebSocket
+// clients. The server cuts the bridge's subscriber connection itself (CLIENT KILL TYPE pubsub, through
+// the independent raw client), as a restart or failover would; the browsers must hear about the gap.
+// The publish hook and bad frames are driven from the same real sockets.
+import { assert, test, waitFor } from "../shim.ts";
+import { connect } from "../../mod.ts";
+import { type WSPublishRequest, wsBridge } from "../../src/ws.ts";
+import { keySlot, nativeMemory } from "../../src/native/parser.ts";
+import { RedisServer } from "../helpers/redis_server.ts";
+import { asText, RawConnection } from "../helpers/raw_resp.ts";
+import { Browser, serveBridge } from "./helpers.ts";
+
+keySlot("load");
+
+test("ws lifecycle: CLIENT KILL TYPE pubsub → every socket gets disconnected then reconnected, and messages flow again", async () => {
+  const redis = await RedisServer.start();
+  const client = await connect(redis.url);
+  const bridge = wsBridge(client);
+  const server = serveBridge(bridge);
+  const publisher = await RawConnection.connect(redis.port);
+  const browsers = await Promise.all(Array.from({ length: 5 }, () => Browser.open(server.url)));
+  try {
+    await Promise.all(browsers.map((browser) => browser.subscribe("room:life")));
+    const killed = Number(asText(await publisher.command("CLIENT", "KILL", "TYPE", "pubsub")));
+    assert.equal(killed, 1, "the bridge's one subscriber connection");
+    for (const browser of browsers) {
+      const disconnected = await browser.next("disconnected");
+      assert.equal(disconnected.topic, "room:life");
+      assert.equal(typeof disconnected.at, "number");
+      const reconnected = await browser.next("reconnected");
+      assert.equal(reconnected.topic, "room:life");
+      assert.ok(reconnected.downtimeMs >= 0);
+      assert.ok(browser.frames.indexOf(disconnected) < browser.frames.indexOf(reconnected));
+    }
+    await waitFor(async () => Number(await publisher.command("PUBLISH", "room:life", "back")) === 1, "resubscribed");
+    await waitFor(() => browsers.every((browser) => browser.of("message").some((frame) => frame.data === "back")), "the message after the reconnect");
+  } finally {
+    await Promise.all(browsers.map((browser) => browser.close()));
+    await publisher.close();
+    await bridge.close();
+    await server.stop();
+    await client.close();
+    await redis.stop();
+  }
+  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
+});
+
+test("ws publish: denied by default; the authorizePublish hook decides per socket; nothing denied reaches Valkey", async () => {
+  const redis = await RedisServer.start();
+  const client = await connect(redis.url);
+  const watcher = await RawConnection.connect(redis.port);
+  const seen: WSPublishRequest[] = [];
+  const closedBridge = wsBridge(client);
+  const hookedBridge = wsBridge(client, {
+    authorizePublish: (request) => {
+      seen.push(request);
+      return request.context === "writer" && request.topic.startsWith("room:");
+    },
+  });
+  const closedServer = serveBridge(closedBridge);
+  const hookedServer = serveBridge(hookedBridge, (request) => new URL(request.url).searchParams.get("role"));
+  const plain = await Browser.open(closedServer.url);
+  const writer = await Browser.open(`${hookedServer.url}?role=writer`);
+  const reader = await Browser.open(`${hookedServer.url}?role=reader`);
+  try {
+    await reader.subscribe("room:pub");
+    plain.send({ op: "publish", topic: "room:pub", data: "from a plain socket", id: 1 });
+    const denied = await plain.next("error", 1);
+    assert.equal(denied.code, "forbidden");
+    assert.equal(closedBridge.stats().denied, 1);
+
+    reader.send({ op: "publish", topic: "room:pub", data: "from a reader", id: 2 });
+    assert.equal((await reader.next("error", 2)).code, "forbidden");
+    writer.send({ op: "publish", topic: "other", data: "outside the rooms", id: 3 });
+    assert.equal((await writer.next("error", 3)).code, "forbidden");
+
+    writer.send({ op: "publish", topic: "room:pub", data: "from the writer ✓", id: 4 });
+    const published = await writer.next("published", 4);
+    assert.equal(published.receivers, 1, "the reader's topic subscription");
+    await waitFor(() => reader.of("message").length === 1, "the allowed message");
+    assert.equal(reader.of("message")[0].data, "from the writer ✓");
+    assert.deepEqual(seen.map((request) => [request.context, request.topic, request.kind, request.data]), [
+      ["reader", "room:pub", "channel", "from a reader"],
+      ["writer", "other", "channel", "outside the rooms"],
+      ["writer", "room:pub", "channel", "from the writer ✓"],
+    ]);
+    assert.equal(hookedBridge.stats().published, 1);
+    assert.equal(hookedBridge.stats().denied, 2);
+    const stats = asText(await watcher.command("INFO", "stats")) as string;
+    assert.match(stats, /pubsub_channels:1/, "only the reader's channel exists");
+  } finally {
+    await Promise.all([plain.close(), writer.close(), reader.close()]);
+    await watcher.close();
+    await closedBridge.close();
+    await hookedBridge.close();
+    await closedServer.stop();
+    await hookedServer.stop();
+    await client.close();
+    await redis.stop();
+  }
+  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
+});
+
+test("ws bad frames: each gets a typed error frame and the socket keeps working", async () => {
+  const redis = await RedisServer.start();
+  const client = await connect(redis.url);
+  const bridge = wsBridge(client, { maxTopicsPerSocket: 2 });
+  const server = serveBridge(bridge);
+  const browser = await Browser.open(server.url);
+  try {
+    const bad = [
+      "not json",
+      "[1,2]",
+      JSON.stringify({ op: "dance", topic: "x" }),
+      JSON.stringify({ op: "subscribe" }),
+      JSON.stringify({ op: "subscribe", topic: "x", kind: "galaxy" }),
+      JSON.stringify({ op: "subscribe", topic: "x".repeat(1025) }),
+      JSON.stringify({ op: "publish", topic: "x", kind: "pattern", data: "d" }),
+      JSON.stringify({ op: "publish", topic: "x", data: 42 }),
+      JSON.stringify({ op: "subscribe", topic: "x", id: { nested: true } }),
+    ];
+    for (const text of bad) browser.send(text);
+    browser.socket.send(new Uint8Array([1, 2, 3]));
+    await waitFor(() => browser.of("error").length === bad.length + 1, "an error frame for each bad frame");
+    assert.ok(browser.of("error").every((frame) => frame.code === "bad-request" && /^pushwire\/ws: /.test(frame.message)));
+    assert.equal(bridge.stats().badFrames, bad.length + 1);
+
+    await browser.subscribe("a");
+    await browser.subscribe("b");
+    browser.send({ op: "subscribe", topic: "c", id: "third" });
+    assert.equal((await browser.next("error", "third")).code, "limit");
+    await browser.subscribe("a"); // already on it: no new topic, no error
+    assert.equal(bridge.stats().topics, 2);
+  } finally {
+    await browser.close();
+    await bridge.close();
+    await server.stop();
+    await client.close();
+    await redis.stop();
+  }
+  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
+});
