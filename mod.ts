@@ -1,9 +1,9 @@
 /**
  * Valkey/Redis pub/sub for Bun and Deno, on a small Zig core: subscribe to channels, patterns and
  * shard channels, publish, follow a cluster or a Sentinel-managed primary, and read what each client
- * does as stats or metrics. Server-Sent Events for browsers are in `pushwire/sse`, OpenTelemetry
- * instruments in `pushwire/otel`. What is delivered and when something can be lost: README
- * "Delivery semantics".
+ * does as stats or metrics. Server-Sent Events for browsers are in `pushwire/sse`, a WebSocket
+ * bridge for browsers in `pushwire/ws`, OpenTelemetry instruments in `pushwire/otel`. What is
+ * delivered and when something can be lost: README "Delivery semantics".
  *
  * @example
  * ```ts
