@@ -11,8 +11,7 @@ if [ ! -x node_modules/.bin/deno ]; then eval "$(bash scripts/setup.sh)"; fi
 export PATH="$root/node_modules/.bin:$PATH"
 
 # The entry points, read from deno.json so a new one is documented without touching this script.
-mapfile -t entries < <(deno eval --quiet 'const { exports } = JSON.parse(Deno.readTextFileSync("deno.json"));
-for (const path of Object.values(exports)) console.log(path);')
+mapfile -t entries < <(deno run --quiet --allow-read scripts/entry_points.ts)
 [ "${#entries[@]}" -gt 0 ] || { echo "[docs] no exports in deno.json" >&2; exit 1; }
 # Replace only what this script made before (its marker), never a folder of something else.
 if [ -d "$out" ] && [ -n "$(ls -A "$out")" ]; then

@@ -12,8 +12,9 @@
 # Which tests need a server is decided by their folder under tests/: the folders in `once_folders`
 # (unit, native, packaging) run once per runtime; EVERY OTHER folder (integration, faults, sse, cluster,
 # smoke, browser, sentinel, any new one) starts servers and runs once per runtime and per server, with
-# PUSHWIRE_TEST_SERVER set for tests/helpers/server_kind.ts. The Zig tests, deno check, deno lint, the
-# benchmarks and the once-folders run once (their few servers: the first one picked).
+# PUSHWIRE_TEST_SERVER set for tests/helpers/server_kind.ts. The Zig tests, deno check, deno lint,
+# deno doc --lint, the JSDoc examples, the benchmarks and the once-folders run once (their few servers:
+# the first one picked).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -78,6 +79,33 @@ if [ -z "$filter" ]; then
   lint_log="$log_dir/deno-lint.log"
   if deno lint >"$lint_log" 2>&1; then count "deno lint" 1 0
   else count "deno lint" 0 1; sed 's/\x1b\[[0-9;]*m//g' "$lint_log" | tail -30; fi
+fi
+
+# --- API docs (deno doc --lint over every entry point of deno.json "exports": every export documented,
+# no public type that refers to one the entry points do not export; JSR scores the package on it) --------
+if [ -z "$filter" ]; then
+  doc_log="$log_dir/deno-doc-lint.log"
+  mapfile -t entries < <(deno run --quiet --allow-read scripts/entry_points.ts 2>"$doc_log")
+  if [ "${#entries[@]}" -gt 0 ] && deno doc --lint "${entries[@]}" >>"$doc_log" 2>&1; then count "deno doc --lint" 1 0
+  else
+    count "deno doc --lint" 0 1
+    doc_findings=$(sed 's/\x1b\[[0-9;]*m//g' "$doc_log")
+    grep -v -E '^error\[|^ *(-->|\||[0-9]+ \||=|info:|Stack|[0-9]+: )|^$' <<<"$doc_findings" | head -5 # the total, or why it did not run
+    grep -E '^error\[|^ *-->' <<<"$doc_findings" | head -40
+  fi
+fi
+
+# --- JSDoc examples (deno check --doc-only: every ```ts block in the JSDoc of mod.ts and src/ compiles,
+# importing the package as its users do, "pushwire", "pushwire/sse", ..., through an import map of the
+# entry points; blocks marked `ts ignore` are skipped: the Bun.serve ones, as Bun's types are not
+# installed for Deno's checker) ----------------------------------------------------------------------
+if [ -z "$filter" ]; then
+  examples_log="$log_dir/doc-examples.log"
+  import_map="$log_dir/doc-examples.importmap.json"
+  if deno run --quiet --allow-read scripts/entry_points.ts --import-map >"$import_map" 2>"$examples_log" &&
+    deno check --quiet --import-map="$import_map" --doc-only mod.ts src/ >>"$examples_log" 2>&1; then
+    count "JSDoc examples" 1 0
+  else count "JSDoc examples" 0 1; sed 's/\x1b\[[0-9;]*m//g' "$examples_log" | grep -v '^Check ' | head -30; fi
 fi
 
 # --- TypeScript tests, both runtimes (and every server for the server folders) ---------------------

@@ -10,7 +10,17 @@ import { checkNameLength, nameKey, nameRecord, type NameRecord } from "./router.
 import type { ParserLimits } from "./native/parser.ts";
 import type { ResolvedSubscribeOptions } from "./subscription.ts";
 
+/**
+ * A channel, pattern or payload: a string (sent as UTF-8) or exact bytes (any bytes, not only UTF-8).
+ * A name must not be empty; a subscribed one not longer than `parserLimits.maxBulkLength` either (512
+ * MiB by default: the server echoes it in one bulk string). Else an InvalidArgumentError.
+ */
 export type NameInput = string | Uint8Array;
+/**
+ * One argument of `subscribe()` and its kin: names, one by one or in arrays (a name given twice is
+ * one server subscription), then optionally a callback (the `onMessage` form) or a SubscribeOptions
+ * object as the last argument.
+ */
 export type SubscribeArgument = NameInput | readonly NameInput[] | SubscribeOptions | ((message: Message) => void);
 
 /** What a subscription takes from its client when the call does not say: the client's flow options and limits. */

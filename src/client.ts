@@ -10,7 +10,7 @@
 // pattern and shard channel (one pipelined write); commands issued meanwhile wait (at most
 // maxPendingCommands of them) and go out only after the server confirmed the resubscription.
 import { type NameInput, parseSubscribeArguments, type SubscribeArgument, validatePublishArguments } from "./arguments.ts";
-import type { EndpointLocator, RelocatableClient } from "./endpoint_locator.ts";
+import type { EndpointLocator } from "./endpoint_locator.ts";
 import { publishWithHistory, resolveHistory } from "./durable/history.ts";
 import { type HistoryOptions, parsePublishOptions, type PublishOptions } from "./durable/options.ts";
 import type { PublishResult } from "./durable/script.ts";
@@ -39,7 +39,29 @@ const serverUnsubscribeTypes: Partial<Record<Frame["kind"], SubscriptionType>> =
   sunsubscribe: "ssubscribe",
 };
 
-/** Connects, authenticates and returns a ready client. */
+/**
+ * Connects, authenticates and returns a ready client. `url`: `redis://`, `rediss://` (TLS),
+ * `valkey://`, `valkeys://` (TLS) or `unix:///path`, with user, password, `?name=` and `?protocol=`
+ * in it if wanted (options win). Rejects with InvalidArgumentError for a bad URL or option (before
+ * any socket opens), ConnectionError when the server refuses or cannot be reached (unless
+ * `waitForServer: true`), TlsError when the TLS handshake fails, TimeoutError after
+ * `connectTimeoutMs`, ReplyError when HELLO/AUTH is refused (WRONGPASS, NOPERM), NativeLibraryError
+ * when the native library cannot be loaded, and with the signal's reason when `signal` aborts.
+ * Nothing stays open after a rejection. close() the client (or `await using` it) to free it all.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "pushwire";
+ *
+ * await using client = await connect("redis://127.0.0.1:6379", { name: "api-1" });
+ * const news = await client.subscribe("news");
+ * await client.publish("news", "hello");
+ * for await (const message of news) {
+ *   console.log(message.channel, message.text());
+ *   break; // leaving the loop unsubscribes
+ * }
+ * ```
+ */
 export function connect(url: string, options?: ClientOptions): Promise<Client> {
   return Client.open(url, options);
 }
@@ -57,7 +79,17 @@ function loadNativeParserFactory(): Promise<ParserFactory> {
   return nativeParserFactory;
 }
 
-export class Client implements AsyncDisposable, RelocatableClient {
+/**
+ * A connection to one Valkey/Redis server (made by `connect()`, or `connectSentinel()` for a primary
+ * found through Sentinel): subscriptions, publishing, stats and close. Over RESP3 one socket carries
+ * both (RESP2: a second one, opened on the first command). A lost connection is reopened with
+ * backoff and every subscription resubscribed; each sees `disconnected` and `reconnected`, since
+ * what was published meanwhile is lost (pub/sub is at-most-once; durable channels fill the gap).
+ * Every call after close() rejects with ClosedError.
+ */
+// The locator's RelocatableClient is met structurally (src/sentinel/connect_sentinel.ts passes this
+// class where one is asked for): naming it in `implements` would show an internal type in the docs.
+export class Client implements AsyncDisposable {
   readonly #settings: Settings;
   readonly #createParser: ParserFactory;
   /** Where connections go when the address can change (Sentinel); else settings.endpoint. */
@@ -101,6 +133,7 @@ export class Client implements AsyncDisposable, RelocatableClient {
    * @internal connect() without the native parser import: `createParser` lets tests run the client
    * on a stand-in parser with the NativeParser contract. With a `locator` (connectSentinel), every
    * connection goes where it says instead of the URL's host and port.
+   * @ignore
    */
   static async open(url: string, options?: ClientOptions, createParser?: ParserFactory, locator?: EndpointLocator): Promise<Client> {
     const settings = resolveSettings(url, options);
@@ -368,12 +401,16 @@ export class Client implements AsyncDisposable, RelocatableClient {
    * @internal (src/cluster) the "pause" policy for a subscription whose buffer is not this client's:
    * the subscriber socket stops being read while any holder holds it (as for a paused subscription of
    * its own, also across a reconnect) and is read again when the last one lets go. Idempotent per holder.
+   * @ignore
    */
   holdReading(holder: object): void {
     this.#requestPause(holder);
   }
 
-  /** @internal ends holdReading(holder). Idempotent. */
+  /**
+   * @internal ends holdReading(holder). Idempotent.
+   * @ignore
+   */
   releaseReading(holder: object): void {
     this.#releasePause(holder);
   }
@@ -381,20 +418,29 @@ export class Client implements AsyncDisposable, RelocatableClient {
   // ---- publishing ---------------------------------------------------------------------------------
 
   /**
-   * PUBLISH; resolves with the number of subscribers that received it (across the server). With
-   * `{ history: { maxLength, ttlMs?, key? } }` the message is also appended to the channel's history
-   * (README "Durable channels"), atomically, and it resolves with `{ receivers, id }`.
+   * PUBLISH; resolves with the number of subscribers that received it (across the server). Calls in
+   * the same tick go out in one write. While the client reconnects it waits (at most
+   * `maxPendingCommands` calls; beyond, a ConnectionError at once); one already written when the
+   * connection is lost rejects with ConnectionError and is not sent again.
    */
   publish(channel: NameInput, data: NameInput): Promise<number>;
+  /**
+   * PUBLISH that also appends the message to the channel's history, atomically (README "Durable
+   * channels"): resolves with the receivers and the entry id, which durable subscribers see as
+   * `message.id`.
+   */
   publish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  /** PUBLISH with options known only at run time: the number without `history`, a PublishResult with it. */
   publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
   publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
     return this.#publish("PUBLISH", channel, data, options);
   }
 
-  /** SPUBLISH to a shard channel; with `history`, as publish(). */
+  /** SPUBLISH to a shard channel (Valkey/Redis 7+), as publish() otherwise. */
   spublish(channel: NameInput, data: NameInput): Promise<number>;
+  /** SPUBLISH with history, as publish() with history. */
   spublish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  /** SPUBLISH with options known only at run time, as publish(). */
   spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
   spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
     return this.#publish("SPUBLISH", channel, data, options);
@@ -412,6 +458,7 @@ export class Client implements AsyncDisposable, RelocatableClient {
   /**
    * @internal runs any command on the command-capable connection (used by src/cluster and the
    * history reads); resolves with the decoded reply (`decode`: bulk strings as bytes).
+   * @ignore
    */
   async command(args: readonly CommandArgument[], decode?: DecodeOptions): Promise<ReplyValue> {
     this.#assertUsable();
@@ -550,6 +597,7 @@ export class Client implements AsyncDisposable, RelocatableClient {
    * @internal (src/sentinel) the server moved (a failover): the connections are left now, as if lost
    * (subscriptions see `disconnected`), and the reconnection through the locator starts without its
    * first backoff wait; during a reconnection, its next attempt starts now.
+   * @ignore
    */
   relocate(reason: Error): void {
     if (this.#state === "open") {
@@ -564,11 +612,15 @@ export class Client implements AsyncDisposable, RelocatableClient {
 
   // ---- stats and close ----------------------------------------------------------------------------
 
-  /** @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts). */
+  /**
+   * @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts).
+   * @ignore
+   */
   liveSubscriptions(): Iterable<Subscription> {
     return this.#subscriptions.values();
   }
 
+  /** Counters and gauges of now, as a plain object (README "Delivery semantics" says what counts). */
   stats(): ClientStats {
     let queueDepth = 0;
     let queueBytes = 0;
@@ -668,6 +720,7 @@ export class Client implements AsyncDisposable, RelocatableClient {
     this.#drained = undefined;
   }
 
+  /** `await using` closes the client (close()). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -2,6 +2,11 @@
 // Rule: the constructor only assigns fields (always in the same order, so every Frame shares one
 // hidden class); decoding and byte copies happen on demand in text(), json() and the byte getters.
 
+/**
+ * What a frame is. A subscription only ever yields the message kinds (`message` for a channel,
+ * `pmessage` for a pattern, `smessage` for a shard channel); the others are the client's own traffic
+ * (subscribe confirmations, PONGs, command replies, errors) and never reach a consumer.
+ */
 export type FrameKind =
   | "message"
   | "pmessage"
@@ -21,7 +26,13 @@ export type FrameKind =
 // Lossy on purpose: a payload that is not UTF-8 still gives a string (with U+FFFD), never a throw.
 const decoder = new TextDecoder();
 
+/**
+ * One parsed RESP frame, made by the client's parser and copied out of native memory once: what a
+ * subscription yields (as a {@link Message}). Its fields are plain properties; `text()` and `json()`
+ * decode on demand, each call anew.
+ */
 export class Frame {
+  /** What the frame is; a subscription's frames are `message`, `pmessage` or `smessage`. */
   kind: FrameKind;
   /** Decoded once per interned name (UTF-8, lossy); "" when the frame has no channel. */
   channel: string;
@@ -50,6 +61,10 @@ export class Frame {
   #channelBytes: Uint8Array;
   #patternBytes: Uint8Array | undefined;
 
+  /**
+   * @internal made by the parser (src/native/parser.ts) and the durable feed.
+   * @ignore
+   */
   constructor(
     kind: FrameKind,
     channel: string,
@@ -74,6 +89,7 @@ export class Frame {
    * @internal The same message with `data` as its payload and `id` as its history id: a durable
    * subscription's view of an envelope (src/durable/envelope.ts). A new object, since the router hands
    * one Frame to every subscription of the channel and a plain one must still see the envelope.
+   * @ignore
    */
   withHistoryId(data: Uint8Array, id: string): Frame {
     return new Frame(this.kind, this.channel, this.#channelBytes, this.pattern, this.#patternBytes, data, this.count, id);
@@ -100,4 +116,19 @@ export class Frame {
   }
 }
 
+/**
+ * A pub/sub message, as subscriptions yield it: `channel` is the channel it was published on (for a
+ * `pmessage` too, with `pattern` the pattern that matched), `data` its payload, `id` its history id on
+ * a durable subscription. The same object reaches every local subscription it matched.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "pushwire";
+ *
+ * await using client = await connect("redis://127.0.0.1:6379");
+ * for await (const message of await client.psubscribe("orders.*")) {
+ *   console.log(message.pattern, message.channel, message.json<{ id: number }>().id);
+ * }
+ * ```
+ */
 export type Message = Frame & { kind: "message" | "pmessage" | "smessage" };

@@ -21,8 +21,9 @@ export interface MetricsSubscription {
   stats(): SubscriptionStats;
 }
 
-/** What a snapshot reads from a client: a `Client` or a `ClusterClient`. */
+/** What a snapshot reads from a client: a `Client` or a `ClusterClient` (anything else is refused). */
 export interface MetricsSource {
+  /** The client's totals (`client.stats()`). */
   stats(): ClientStats;
   /** @internal the subscriptions not yet ended. */
   liveSubscriptions(): Iterable<MetricsSubscription>;
@@ -48,6 +49,7 @@ export interface DestinationMetrics {
   queueBytes: number;
 }
 
+/** One reading of a client's metrics: what `onMetrics` gets, and what OpenTelemetry reads. */
 export interface MetricsSnapshot {
   /** Date.now() when it was taken. */
   at: number;
@@ -59,6 +61,7 @@ export interface MetricsSnapshot {
   sse: SSETotals;
 }
 
+/** How a snapshot is split (shared by `watchMetrics()` and `registerMetrics()`'s `channelNames`). */
 export interface MetricsOptions {
   /** Split delivered/dropped/queue depth and bytes by channel (default true). Off: one part, no channel names. */
   channelNames?: boolean;
@@ -128,15 +131,17 @@ export class MetricsCollector {
   }
 }
 
+/** Options of `watchMetrics()`; each bad one is an InvalidArgumentError. */
 export interface WatchMetricsOptions extends MetricsOptions {
   /** Called with a snapshot every `intervalMs`. */
   onMetrics: (snapshot: MetricsSnapshot) => void;
-  /** Default 60000 (OpenTelemetry's periodic reader's default export interval). */
+  /** Time between snapshots, in ms: an integer ≥ 1, default 60000 (OpenTelemetry's periodic reader's default export interval). */
   intervalMs?: number;
   /** Called when onMetrics throws (default: console.error); the watch goes on. */
   onError?: (error: unknown) => void;
 }
 
+/** A running `watchMetrics()`; `using` stops it at the end of the scope. */
 export interface MetricsWatch extends Disposable {
   /** A snapshot now, also handed to onMetrics. */
   collect(): MetricsSnapshot;
@@ -146,7 +151,19 @@ export interface MetricsWatch extends Disposable {
 
 /**
  * Hands a snapshot of `client` (a Client or ClusterClient) to `onMetrics` every `intervalMs`, for
- * those without OpenTelemetry. The timer does not keep the process alive; stop() ends it.
+ * those without OpenTelemetry. The timer does not keep the process alive; stop() ends it. Throws
+ * InvalidArgumentError for a client that is neither or a bad option.
+ *
+ * @example
+ * ```ts
+ * import { connect, watchMetrics } from "pushwire";
+ *
+ * await using client = await connect("redis://127.0.0.1:6379");
+ * using watch = watchMetrics(client, {
+ *   intervalMs: 10_000,
+ *   onMetrics: ({ client: totals, destinations }) => console.log(totals.delivered, destinations),
+ * });
+ * ```
  */
 export function watchMetrics(client: MetricsSource, options: WatchMetricsOptions): MetricsWatch {
   if (options === null || typeof options !== "object" || typeof options.onMetrics !== "function") {

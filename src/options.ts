@@ -8,6 +8,10 @@ import type { DurableSubscribeOptions } from "./durable/options.ts";
 
 /** What a subscription does when its buffer is full. See README "Delivery semantics". */
 export type OverflowPolicy = "drop-oldest" | "drop-newest" | "error" | "pause";
+/**
+ * The subscribe command of a subscription: channels (`subscribe`), glob patterns (`psubscribe`) or
+ * shard channels (`ssubscribe`, served by the node owning the channel's slot in a cluster).
+ */
 export type SubscriptionType = "subscribe" | "psubscribe" | "ssubscribe";
 
 /**
@@ -19,8 +23,9 @@ export type SubscriptionType = "subscribe" | "psubscribe" | "ssubscribe";
 export interface TlsOptions {
   /** PEM CA certificate(s) that sign the server's certificate (Deno trusts them besides its root store). */
   ca?: string | string[];
-  /** PEM client certificate and key (mutual TLS); give both. */
+  /** PEM client certificate (mutual TLS); give `key` with it. */
   cert?: string;
+  /** PEM private key of `cert`; give both or neither. */
   key?: string;
   /**
    * The name to verify the server's certificate against (and to send as SNI) instead of the host
@@ -35,17 +40,38 @@ export interface TlsOptions {
   rejectUnauthorized?: boolean;
 }
 
+/**
+ * The backoff of reconnection (and of `waitForServer`): the wait before attempt n is a random time
+ * between 0 and min(`maxDelayMs`, `initialDelayMs` × 2ⁿ) (full jitter, so that many clients cut off
+ * at once do not come back at once).
+ */
 export interface ReconnectOptions {
+  /** Ceiling of the first wait, in ms (default 100). */
   initialDelayMs?: number;
+  /** Most any wait's ceiling grows to, in ms (default 5000). */
   maxDelayMs?: number;
-  /** Attempts per outage before the client gives up and ends every subscription. */
+  /**
+   * Attempts per outage before the client gives up and ends every subscription with a
+   * ConnectionError (default 20).
+   */
   maxAttempts?: number;
 }
 
-export interface ClientOptions {
+/**
+ * Options of `connect()` (and of `connectCluster()` and `connectSentinel()`, which add their own).
+ * Where the URL also gives a setting (user, password, `?name=`, `?protocol=`), the option wins. The
+ * flow options are the defaults of every subscription of the client (each can set its own). Every
+ * bad value is an InvalidArgumentError naming the option, before anything is sent.
+ */
+export interface ClientOptions extends FlowOptions {
+  /** ACL user for HELLO/AUTH (also `redis://user:password@host` or `?username=` in the URL). */
   username?: string;
+  /**
+   * Password for HELLO/AUTH (also in the URL). Never shown: not in errors, events, stats or logs,
+   * and not sent before a TLS handshake finished.
+   */
   password?: string;
-  /** CLIENT SETNAME value. */
+  /** CLIENT SETNAME value, as `CLIENT LIST` shows the connection (also `?name=` in the URL). */
   name?: string;
   /** true or TLS options to use TLS (also implied by rediss:// and valkeys://). */
   tls?: boolean | TlsOptions;
@@ -84,19 +110,23 @@ export interface ClientOptions {
    * to this many (default 1000); beyond it they are rejected at once with ConnectionError.
    */
   maxPendingCommands?: number;
-  /** Defaults of every subscription's flow options (SubscribeOptions). */
-  bufferSize?: number;
-  bufferBytes?: number;
-  highWaterMark?: number;
-  highWaterMarkBytes?: number;
-  slowConsumerMs?: number;
-  overflow?: OverflowPolicy;
+  /**
+   * Limits of the RESP parser of each connection (defaults: README "Delivery semantics"). A frame
+   * over one is a ProtocolError: the connection is dropped and reopened, nothing delivered is lost.
+   */
   parserLimits?: ParserLimits;
-  /** Path of libpushwire to load (see src/native/load.ts). */
+  /**
+   * Path of the libpushwire shared library to load: only this file is tried (no fall-back to
+   * `PUSHWIRE_LIB`, the packaged prebuilt or `native/zig-out`, which are tried in that order when it
+   * is unset). A library that cannot be opened, or has another ABI, is a NativeLibraryError.
+   */
   libraryPath?: string;
-  /** The first local subscriber of `name` made the server subscription. */
+  /**
+   * The first local subscriber of `name` made the server subscription (confirmed by the server). A
+   * throw is counted in stats().errors and changes nothing.
+   */
   onOccupied?: (name: string, type: SubscriptionType) => void;
-  /** The last local subscriber of `name` left; the server subscription was removed. */
+  /** The last local subscriber of `name` left; the server subscription was removed. A throw is counted. */
   onVacated?: (name: string, type: SubscriptionType) => void;
   /**
    * The server ended a subscription on its own (not in answer to our UNSUBSCRIBE), e.g. SSUBSCRIBE
@@ -136,13 +166,21 @@ export interface FlowOptions {
   overflow?: OverflowPolicy;
 }
 
-/** `since` / `history` (src/durable/options.ts) make the subscription durable: README "Durable channels". */
+/**
+ * The options object of `subscribe()`, `psubscribe()` and `ssubscribe()` (given after the names).
+ * Flow options left out take the client's (ClientOptions). `since` / `history` make the
+ * subscription durable (README "Durable channels").
+ */
 export interface SubscribeOptions extends FlowOptions, DurableSubscribeOptions {
-  /** Callback form: called synchronously per message; messages are then not buffered. */
+  /**
+   * Callback form: called synchronously per message, in order. Messages are then not buffered (an
+   * iterator gets none) and never paced, stalled or dropped. The message is the same object for every
+   * subscription it matched: treat its `data` as read-only.
+   */
   onMessage?: (message: Message) => void;
-  /** Called when onMessage throws (the error is also counted in stats().errors). */
+  /** Called when onMessage throws (the error is also counted in stats().errors); delivery goes on. */
   onError?: (error: unknown, message: Message) => void;
-  /** Ends the subscription when aborted. */
+  /** Ends the subscription when aborted (as unsubscribe() does); aborted already: subscribe rejects. */
   signal?: AbortSignal;
 }
 

@@ -1,3 +1,11 @@
+/**
+ * `pushwire/otel`: the OpenTelemetry metrics of a pushwire Client or ClusterClient, through
+ * `@opentelemetry/api` (≥ 1.3, an optional peer dependency: only this entry point imports it).
+ * One registerMetrics() call creates observable instruments read from `stats()` when the SDK
+ * collects, named after the messaging semantic conventions; README "Metrics" lists them.
+ *
+ * @module
+ */
 // pushwire/otel: OpenTelemetry metrics of a Client or ClusterClient through @opentelemetry/api, an
 // optional peer dependency that only this entry point imports (mod.ts never does, so without it
 // nothing is loaded and nothing costs). registerMetrics() creates observable instruments that one
@@ -5,7 +13,7 @@
 // to the message path. Names and attributes follow the OTel messaging semantic conventions where one
 // applies (messaging.client.consumed.messages, messaging.system, messaging.destination.name and
 // .template); the others are pushwire.* (README, "Metrics").
-import { type Attributes, type BatchObservableResult, type Meter, metrics, type Observable } from "@opentelemetry/api";
+import { type Attributes as ApiAttributes, type BatchObservableResult, type Meter as ApiMeter, metrics, type Observable } from "@opentelemetry/api";
 import { InvalidArgumentError } from "./errors.ts";
 import {
   booleanOption,
@@ -17,9 +25,23 @@ import {
 } from "./metrics.ts";
 
 export type { DestinationMetrics, MetricsSnapshot, MetricsSource };
+export type { ClientStats } from "./stats.ts";
+export type { SSETotals } from "./sse/totals.ts";
 
+// OpenTelemetry's own types, documented by @opentelemetry/api. Named here and left out of the docs
+// (@ignore): deno doc takes a type from node_modules for one of this package's own, unexported
+// types, and re-exported it would document OTel's whole API as if it were pushwire's.
+/** @ignore */
+export type Meter = ApiMeter;
+/** @ignore */
+export type Attributes = ApiAttributes;
+
+/** Options of `registerMetrics()`; each bad one is an InvalidArgumentError. */
 export interface RegisterMetricsOptions {
-  /** Where the instruments live (default: `metrics.getMeter("pushwire")` of the global MeterProvider). */
+  /**
+   * The OpenTelemetry `Meter` (`@opentelemetry/api` ≥ 1.3) the instruments are made on (default:
+   * `metrics.getMeter("pushwire")` of the global MeterProvider).
+   */
   meter?: Meter;
   /**
    * Put `messaging.destination.name` (or `.template` for a pattern) on the per-channel instruments
@@ -32,14 +54,15 @@ export interface RegisterMetricsOptions {
    */
   sse?: boolean;
   /**
-   * Added to every data point (e.g. to tell two clients apart); may override the defaults, e.g.
-   * `{ "messaging.system": "valkey" }`.
+   * OpenTelemetry attributes added to every data point (e.g. to tell two clients apart); may override
+   * the defaults, e.g. `{ "messaging.system": "valkey" }` (default `redis`).
    */
   attributes?: Attributes;
 }
 
 /** The registration; unregister() (or `using`) stops reporting. */
 export interface RegisteredMetrics extends Disposable {
+  /** Removes the batch callback: the instruments report nothing from now on. Idempotent. */
   unregister(): void;
 }
 
@@ -126,7 +149,18 @@ type InstrumentKey = keyof typeof instrumentSpecs;
 
 /**
  * Registers the OpenTelemetry instruments of `client` (a Client or ClusterClient). Values are read
- * from `client.stats()` (and its subscriptions' stats()) when the SDK collects.
+ * from `client.stats()` (and its subscriptions' stats()) when the SDK collects; nothing runs per
+ * message. Throws InvalidArgumentError for another kind of client, a `meter` that is not an
+ * OpenTelemetry Meter, or a bad option. The instruments: README "Metrics" (`instrumentSpecs`).
+ *
+ * @example
+ * ```ts
+ * import { connect } from "pushwire";
+ * import { registerMetrics } from "pushwire/otel";
+ *
+ * await using client = await connect("redis://127.0.0.1:6379");
+ * using metrics = registerMetrics(client, { channelNames: false, attributes: { "service.instance.id": "api-1" } });
+ * ```
  */
 export function registerMetrics(client: MetricsSource, options: RegisterMetricsOptions = {}): RegisteredMetrics {
   validateSource(client);

@@ -1,3 +1,12 @@
+/**
+ * `pushwire/sse`: a pushwire subscription streamed to a browser as Server-Sent Events, as a web
+ * `Response` for Bun.serve, Deno.serve or a framework on them (Hono, Elysia). One server
+ * subscription per channel however many browsers watch it; a browser that keeps reading gets every
+ * event, a stalled one cannot hold up the others. A durable subscription's events carry their
+ * history id, so `Last-Event-ID` resumes a browser exactly (resumeFrom()).
+ *
+ * @module
+ */
 // sse(): one pushwire Subscription streamed to one HTTP client as Server-Sent Events, as a web
 // `Response` (works unchanged in Bun.serve and Deno.serve: only Response/ReadableStream are used).
 // Rule: whatever happens — the client leaves, stalls, or the subscription ends — the stream ends
@@ -54,15 +63,22 @@ export { resumeFrom } from "./sse/resume.ts";
  * structural so this module depends on the ARCHITECTURE contract, not on the client's files.
  */
 export interface SSEMessage {
+  /** `message`, `pmessage` or `smessage`: the `event:` name with `event: "kind"`. */
   readonly kind: string;
+  /** The channel it was published on: the `event:` name with `event: "channel"`. */
   readonly channel: string;
+  /** The pattern that matched (psubscribe). */
   readonly pattern?: string | undefined;
+  /** The payload, sent as text (UTF-8) or base64 (`encoding`). */
   readonly data: Uint8Array;
   /** The history entry id of a durable subscription's message: used as the event's `id:`. */
   readonly id?: string | undefined;
 }
 
-/** Mirrors `LifecycleEvent` of src/subscription.ts (docs/ARCHITECTURE.md). */
+/**
+ * A subscription's lifecycle event as sse() reads it (the same union as pushwire's LifecycleEvent):
+ * each becomes an event of the same name for the browser; `end` ends the stream.
+ */
 export type SSELifecycleEvent =
   | { type: "disconnected"; at: number; error?: Error }
   | { type: "reconnected"; at: number; downtimeMs: number }
@@ -72,7 +88,9 @@ export type SSELifecycleEvent =
 
 /** What sse() needs from a Subscription (a pushwire `Subscription` satisfies it). */
 export interface SSESubscription<M extends SSEMessage = SSEMessage> extends AsyncIterable<M> {
+  /** Called once when the stream ends, whatever the reason: the stream owns the subscription. */
   unsubscribe(): Promise<void>;
+  /** Lifecycle events; the stream forwards them to the browser. Returns the listener's remover. */
   onEvent(listener: (event: SSELifecycleEvent) => void): () => void;
   /** Optional: a durable subscription; its messages without a history id then get no `id:` line. */
   readonly durable?: boolean;
@@ -88,6 +106,7 @@ export interface SSESubscription<M extends SSEMessage = SSEMessage> extends Asyn
    * iterator source, by not asking it for more.
    */
   holdReading?(): void;
+  /** Optional: ends holdReading(). */
   releaseReading?(): void;
   /**
    * Optional (pushwire's Subscription has it): hand the messages to one receiver shared by every
@@ -100,15 +119,26 @@ export interface SSESubscription<M extends SSEMessage = SSEMessage> extends Asyn
   ): R | undefined;
 }
 
+/**
+ * What sse() streams: a subscription, or the promise of one (`client.subscribe(...)` as it is). A
+ * promise that rejects ends the stream with `closeReason` "error".
+ */
 export type SSESource<M extends SSEMessage = SSEMessage> = SSESubscription<M> | Promise<SSESubscription<M>>;
 
+/** One message's event as an `SSEOptions.serialize` function writes it. */
 export interface SSESerialized {
+  /** The `event:` name; absent or "": the browser's default `message` event. One line (no CR, LF). */
   event?: string;
+  /** The payload; each line break starts a new `data:` line (the browser joins them with LF). */
   data: string;
   /** Replaces the stream's counter for this event (the counter still advances). */
   id?: string;
 }
 
+/**
+ * Options of sse() and openSSE(). Every bad value is an InvalidArgumentError, thrown by the call
+ * before the stream exists; the source is then not taken (unsubscribe it if it should go).
+ */
 export interface SSEOptions<M extends SSEMessage = SSEMessage> {
   /**
    * When it aborts (client gone) the stream ends and the subscription is released. Bun: `req.signal`.
@@ -127,7 +157,10 @@ export interface SSEOptions<M extends SSEMessage = SSEMessage> {
   heartbeatMs?: number;
   /** `retry:` hint sent first: how long the browser waits before reconnecting. */
   retryMs?: number;
-  /** The request's `Last-Event-ID` header: when it is an integer, ids continue after it. */
+  /**
+   * The request's `Last-Event-ID` header: when it is an integer, a plain stream's ids continue after
+   * it. To resume a durable subscription from it, give `since: resumeFrom(header)` to subscribe().
+   */
   lastEventId?: string | null;
   /** Bytes the ReadableStream itself may hold before we stop enqueueing (default 64 KiB). */
   highWaterMarkBytes?: number;
@@ -157,6 +190,7 @@ export interface SSEOptions<M extends SSEMessage = SSEMessage> {
   onClose?: (stats: SSEStats) => void;
 }
 
+/** Why a stream ended (`SSEStats.closeReason`). */
 export type SSECloseReason =
   | "aborted" //      options.signal aborted
   | "cancelled" //    the HTTP server cancelled the body (client disconnected)
@@ -166,6 +200,7 @@ export type SSECloseReason =
   | "slow-client" //  queue over its limit with slowClient: "close"
   | "closed"; //      SSEStream.close()
 
+/** Counters of one stream (`SSEStream.stats()`, `onClose`, `done`), as a plain object. */
 export interface SSEStats {
   /** Message events handed to the response body (`invalid-utf8` fallbacks included). */
   sent: number;
@@ -177,8 +212,9 @@ export interface SSEStats {
   heartbeats: number;
   /** Bytes handed to the response body (everything: events, comments, control events). */
   bytes: number;
-  /** Events / bytes waiting in this stream's queue now. */
+  /** Events waiting in this stream's queue now. */
   queuedEvents: number;
+  /** Their encoded bytes (bounded by `maxQueuedBytes` for a stalled client). */
   queuedBytes: number;
   /** Highest queuedBytes seen after each trim (never above maxQueuedBytes). */
   peakQueuedBytes: number;
@@ -190,7 +226,9 @@ export interface SSEStats {
 
 /** The handle behind sse(): the Response plus live stats and a server-side close. */
 export interface SSEStream {
+  /** The `text/event-stream` response to return from the HTTP handler (status 200). */
   readonly response: Response;
+  /** This stream's counters now. */
   stats(): SSEStats;
   /** Ends the stream from the server side: queued events are still written, then the body ends. */
   close(): void;
@@ -251,13 +289,59 @@ function rememberShared(message: object, event: SharedEvent): void {
 /**
  * A Server-Sent Events response for one HTTP client. `source` is a Subscription or a promise of one
  * (so `sse(client.subscribe(room), { signal: req.signal })` works); ownership passes to the stream,
- * which calls `unsubscribe()` when it ends.
+ * which calls `unsubscribe()` when it ends: when `signal` aborts (the browser left), the body is
+ * cancelled, or the subscription ends. Throws InvalidArgumentError for a bad option (README
+ * "Delivery semantics" says what a stream does for a slow browser).
+ *
+ * @example On Bun
+ * ```ts ignore
+ * import { connect } from "pushwire";
+ * import { sse } from "pushwire/sse";
+ *
+ * const client = await connect("redis://127.0.0.1:6379");
+ * Bun.serve({
+ *   idleTimeout: 30, // above heartbeatMs (15 s): Bun closes idle connections after 10 s by default
+ *   fetch: (request) => sse(client.subscribe("news"), { signal: request.signal }),
+ * });
+ * ```
+ *
+ * @example On Deno: the signal comes from the handler info's `completed` promise
+ * ```ts
+ * import { connect } from "pushwire";
+ * import { sse } from "pushwire/sse";
+ *
+ * const client = await connect("redis://127.0.0.1:6379");
+ * Deno.serve((_request, info) => {
+ *   const gone = new AbortController();
+ *   info.completed.then(() => gone.abort(), () => gone.abort());
+ *   return sse(client.subscribe("news"), { signal: gone.signal });
+ * });
+ * ```
  */
 export function sse<M extends SSEMessage>(source: SSESource<M>, options: SSEOptions<M> = {}): Response {
   return openSSE(source, options).response;
 }
 
-/** Like sse(), but also returns live stats, close() and a done promise. */
+/**
+ * Like sse(), but returns the stream's handle: its `response`, live `stats()`, a server-side
+ * `close()` and `done`, which resolves with the final stats once the subscription was released.
+ *
+ * @example On Bun
+ * ```ts ignore
+ * import { connect } from "pushwire";
+ * import { openSSE } from "pushwire/sse";
+ *
+ * const client = await connect("redis://127.0.0.1:6379");
+ * Bun.serve({
+ *   idleTimeout: 30,
+ *   fetch(request) {
+ *     const stream = openSSE(client.subscribe("news"), { signal: request.signal, slowClient: "close" });
+ *     stream.done.then((stats) => console.log(stats.closeReason, stats.sent, stats.dropped));
+ *     return stream.response;
+ *   },
+ * });
+ * ```
+ */
 export function openSSE<M extends SSEMessage>(source: SSESource<M>, options: SSEOptions<M> = {}): SSEStream {
   return new EventStream(source, options);
 }

@@ -17,11 +17,24 @@ export class Counters {
   reconnects = 0;
 }
 
+/**
+ * What `client.stats()` returns: a plain snapshot, taken when called. Counters only grow over the
+ * client's life; `queueDepth`, `queueBytes` and the native fields are values of now. Every message
+ * that reached a subscription is `delivered`, `dropped`, or still in `queueDepth`.
+ */
 export interface ClientStats {
+  /**
+   * Pub/sub messages read from the server: once per push (a message that matches a channel and a
+   * pattern subscription arrives twice), however many local subscriptions share it.
+   */
   received: number;
+  /** Messages handed to a consumer (iterator step, onMessage call, SSE stream), summed over subscriptions. */
   delivered: number;
+  /** Messages lost to an overflow policy, or left undelivered when a subscription ended by close(). */
   dropped: number;
+  /** Consumer callbacks (onMessage, event listeners, onOccupied/onVacated) that threw. */
   errors: number;
+  /** Successful reconnections (each may have missed messages: pub/sub is at-most-once). */
   reconnects: number;
   /** Messages waiting in subscription buffers right now. */
   queueDepth: number;
@@ -33,10 +46,15 @@ export interface ClientStats {
   nativeLiveBytes: number;
 }
 
+/** What `subscription.stats()` returns: its own share of the client's counters, taken when called. */
 export interface SubscriptionStats {
+  /** Messages routed to this subscription. */
   received: number;
+  /** Messages handed to its consumer (iterator step, onMessage call, SSE stream). */
   delivered: number;
+  /** Messages its overflow policy dropped, or left undelivered when it ended by close(). */
   dropped: number;
+  /** Messages waiting in its buffer now (0 with onMessage). */
   queueDepth: number;
   /** Payload bytes buffered (bounded by bufferBytes; one message always fits). */
   queueBytes: number;

@@ -24,6 +24,12 @@ export type { Receiver };
 export type ShareFactory = (release: () => void, counters: Counters) => Receiver;
 import type { Counters, SubscriptionStats } from "./stats.ts";
 
+/**
+ * What happens to a subscription besides its messages, as `subscription.onEvent()` reports it (`at`:
+ * Date.now() of the event). The loss of a connection is never silent: `disconnected`, then
+ * `reconnected` once every name is subscribed again (or `end` with the error when reconnection gave
+ * up). See onEvent() for each variant.
+ */
 export type LifecycleEvent =
   | { type: "disconnected"; at: number; error?: Error }
   | { type: "reconnected"; at: number; downtimeMs: number }
@@ -165,10 +171,37 @@ class WaiterQueue {
   }
 }
 
-export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Disposable, Receiver {
+/**
+ * One caller's subscription to channels, patterns or shard channels, as `subscribe()`,
+ * `psubscribe()` and `ssubscribe()` resolve it once the server confirmed every name. Read it with
+ * `for await` (leaving the loop unsubscribes), or give `onMessage` when subscribing; or hand it to
+ * `sse()`. Several subscriptions to a name share one server subscription; the last to leave removes
+ * it. A reader that keeps up loses no message (its buffer paces the connection); what is lost, and
+ * when, is counted in stats() and reported by onEvent() (README "Delivery semantics").
+ *
+ * @example
+ * ```ts
+ * import { connect } from "pushwire";
+ *
+ * await using client = await connect("redis://127.0.0.1:6379");
+ * await using alerts = await client.subscribe(["alerts", "news"]);
+ * alerts.onEvent((event) => {
+ *   if (event.type === "reconnected") console.warn(`missed up to ${event.downtimeMs} ms of messages`);
+ * });
+ * for await (const message of alerts) console.log(message.channel, message.text());
+ * ```
+ */
+// The router's Receiver is met structurally (the client adds subscriptions to its member sets):
+// naming it in `implements` would show an internal type in the docs.
+export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Disposable {
+  /** The names as subscribed (decoded as UTF-8, lossy, for names that are bytes), deduplicated. */
   readonly names: readonly string[];
+  /** Which subscribe command made it. */
   readonly type: SubscriptionType;
-  /** @internal the names with their exact bytes and routing keys. */
+  /**
+   * @internal the names with their exact bytes and routing keys.
+   * @ignore
+   */
   readonly records: readonly NameRecord[];
   #owner: SubscriptionOwner;
   #options: ResolvedSubscribeOptions;
@@ -203,7 +236,10 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
   /** The history side of a durable subscription; undefined for a plain one. */
   #durable: DurableFeed | undefined;
 
-  /** @internal created by Client. */
+  /**
+   * @internal created by Client.
+   * @ignore
+   */
   constructor(owner: SubscriptionOwner, type: SubscriptionType, records: NameRecord[], options: ResolvedSubscribeOptions) {
     this.#owner = owner;
     this.type = type;
@@ -240,6 +276,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     return this.#ended;
   }
 
+  /** This subscription's counters and buffer now, as a plain object. */
   stats(): SubscriptionStats {
     return {
       received: this.#received,
@@ -282,6 +319,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     return this.#released;
   }
 
+  /** `await using` unsubscribes at the end of the scope (unsubscribe()). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.unsubscribe();
   }
@@ -293,6 +331,13 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     });
   }
 
+  /**
+   * The messages in order, from the buffer. Reading paces the connection (README "Delivery
+   * semantics"). It ends when the subscription ends: done after unsubscribe(), close() (once what was
+   * buffered is taken) or an abort; it throws the error of an end by a failure (OverflowError, a lost
+   * connection when reconnection gave up). Leaving a `for await` early unsubscribes. One reader at a
+   * time: two loops would share the messages between them.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {
       next: () => this.#next(),
@@ -331,6 +376,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
    * @internal the router hands over a message (the same Frame object every subscription gets); a
    * durable subscription's goes to its feed first, which hands it (and replayed ones) back with
    * `fromFeed` (one method, so the plain path costs no extra call).
+   * @ignore
    */
   deliver(frame: Frame, fromFeed?: boolean): void {
     if (this.#ended || this.#draining) return;
@@ -459,12 +505,18 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     };
   }
 
-  /** @internal before the subscribe command (Client, placement): a durable feed learns where it starts. */
+  /**
+   * @internal before the subscribe command (Client, placement): a durable feed learns where it starts.
+   * @ignore
+   */
   prepareHistory(): Promise<void> {
     return this.#durable?.prepare() ?? Promise.resolve();
   }
 
-  /** @internal after the server confirmed it: a durable feed's first read (see DurableFeed.start). */
+  /**
+   * @internal after the server confirmed it: a durable feed's first read (see DurableFeed.start).
+   * @ignore
+   */
   startHistory(): Promise<void> {
     return this.#durable?.start() ?? Promise.resolve();
   }
@@ -481,6 +533,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
    * @internal For a consumer that takes messages as calls (deliverTo) but cannot pass them on as fast
    * as they come (sse(): a browser behind): hold the reading of this subscription's connection until
    * releaseReading(). Idempotent; ends with the subscription.
+   * @ignore
    */
   holdReading(): void {
     if (this.#heldByConsumer || this.#ended) return;
@@ -488,7 +541,10 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     this.#hold();
   }
 
-  /** @internal ends holdReading(). Idempotent. */
+  /**
+   * @internal ends holdReading(). Idempotent.
+   * @ignore
+   */
   releaseReading(): void {
     if (!this.#heldByConsumer) return;
     this.#heldByConsumer = false;
@@ -524,7 +580,10 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     }
   }
 
-  /** @internal delivers a lifecycle event to every listener; a throwing listener is counted. */
+  /**
+   * @internal delivers a lifecycle event to every listener; a throwing listener is counted.
+   * @ignore
+   */
   emit(event: LifecycleEvent): void {
     if (event.type === "reconnected") this.#durable?.reconnected();
     for (const listener of this.#listeners) {
@@ -542,6 +601,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
    * one call per message instead of a promise and an await per message, which was most of sse()'s
    * own cost on Deno. False (and nothing changes) when the subscription has an onMessage, a pending
    * next(), or has ended.
+   * @ignore
    */
   deliverTo(listener: (message: Message) => void): boolean {
     if (this.#onMessage !== undefined || this.#ended || this.#waiters.length > 0) return false;
@@ -569,6 +629,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
    * one each. Its lifecycle events, holdReading() and end stay its own. Undefined (and nothing
    * changes) when it cannot: an onMessage, a pending next(), buffered messages, more than one name,
    * an owner without sharing, or ended. The caller tells the receiver when it leaves.
+   * @ignore
    */
   shareDelivery<R extends Receiver>(key: string, create: (release: () => void, counters: Counters) => R): R | undefined {
     if (this.#onMessage !== undefined || this.#ended || this.#draining || this.#waiters.length > 0) return undefined;
@@ -580,19 +641,28 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
     return receiver;
   }
 
-  /** @internal close(): stop taking messages; end once the consumer emptied the buffer. */
+  /**
+   * @internal close(): stop taking messages; end once the consumer emptied the buffer.
+   * @ignore
+   */
   beginDrain(): void {
     if (this.#ended) return;
     this.#draining = true;
     if (this.#queue.length === 0) this.end(undefined, false);
   }
 
-  /** @internal buffered but undelivered messages (for draining on close). */
+  /**
+   * @internal buffered but undelivered messages (for draining on close).
+   * @ignore
+   */
   get queueDepth(): number {
     return this.#queue.length;
   }
 
-  /** @internal their payload bytes. */
+  /**
+   * @internal their payload bytes.
+   * @ignore
+   */
   get queueBytes(): number {
     return this.#queue.bytes;
   }
@@ -601,6 +671,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable, Di
    * @internal ends the iterator. With `keepBuffered` the consumer still gets what is buffered before
    * the end (and then `error`, if any); otherwise the buffer is discarded.
    * Idempotent: the first end wins.
+   * @ignore
    */
   end(error: Error | undefined, keepBuffered: boolean, countLeftoverAsDropped = false): void {
     if (this.#ended) {

@@ -1,3 +1,43 @@
+/**
+ * `pushwire/ws`: browsers on WebSockets subscribe to Valkey/Redis channels, patterns and shard
+ * channels (and publish, where the application allows it) through one bridge per process, served by
+ * Bun.serve or Deno.serve. One server subscription per topic however many sockets watch it; on Bun a
+ * message is one native `server.publish()`, on Deno one send per socket. A socket that falls behind
+ * holds its topics' reading, then misses messages (counted, announced by a `dropped` frame) or is
+ * closed; it holds up the others for about `slowConsumerMs` at most. README "WebSocket bridge"
+ * has the details and the limits measured.
+ *
+ * Protocol: JSON text frames. A browser sends `{"op": "subscribe" | "unsubscribe", "topic", "kind"?,
+ * "id"?}` or `{"op": "publish", "topic", "kind"?, "data", "id"?}` (`kind`: "channel" (default),
+ * "pattern" or "shard"; a pattern cannot be published to; `id`, a number or a string of at most 64
+ * characters, is echoed in the answer). It gets `subscribed` / `unsubscribed` / `published`
+ * (`receivers`) answers; `{"type": "message", "topic", "kind", "channel", "pattern"?, "id"?, "data",
+ * "encoding"?: "base64"}` (`id`: a durable topic's history id; `data` is text when the payload is
+ * UTF-8, else base64); `disconnected`, `reconnected`, `recovered` and `end` frames for a topic's
+ * subscription; `{"type": "dropped", "count", "total"}` after it missed messages; and
+ * `{"type": "error", "code", "message", "id"?}` (codes `bad-request`, `forbidden`, `limit`, `failed`)
+ * for a frame that was refused: the socket stays open.
+ *
+ * @example Deno: the bridge, with who the socket is as its context; a page subscribes
+ * ```ts
+ * import { connect } from "pushwire";
+ * import { wsBridge } from "pushwire/ws";
+ *
+ * const client = await connect("redis://127.0.0.1:6379");
+ * const bridge = wsBridge(client, { authorizePublish: ({ context }) => context === "admin" });
+ * Deno.serve((request) => bridge.upgrade(request, undefined, { context: request.headers.get("x-user") })!);
+ *
+ * // In the browser:
+ * const socket = new WebSocket("wss://example.com/ws");
+ * socket.onopen = () => socket.send(JSON.stringify({ op: "subscribe", topic: "room-1", id: 1 }));
+ * socket.onmessage = (event) => {
+ *   const frame = JSON.parse(event.data);
+ *   if (frame.type === "message") console.log(frame.channel, frame.data);
+ * };
+ * ```
+ *
+ * @module
+ */
 // pushwire/ws: browsers on WebSockets subscribe to Valkey channels, patterns and shard channels through
 // one bridge per process (wire protocol: src/ws/protocol.ts; README "WebSocket bridge").
 // Rule: one server subscription per topic however many sockets watch it (src/ws/topics.ts); on Bun a
@@ -8,61 +48,103 @@
 //
 //   const bridge = wsBridge(client);
 //   Bun.serve({ fetch: (req, server) => bridge.upgrade(req, server), websocket: bridge.websocket });
-//   Deno.serve((req) => bridge.upgrade(req));
+//   Deno.serve((req) => bridge.upgrade(req)!);
 import { InvalidArgumentError } from "./errors.ts";
-import { BunFanout, bunHandle, type BunServer, type BunSocket, registerBunSocket } from "./ws/bun.ts";
+import { BunFanout, bunHandle, type BunServer, type BunSocket, type BunWebSocket, registerBunSocket } from "./ws/bun.ts";
 import { JsFanout, webSocketHandle } from "./ws/deno.ts";
 import { type ClientFrame, encodeError, encodeFrame, encodeMessage, type TopicKind } from "./ws/protocol.ts";
 import { BridgeSocket, slowSocketCloseCode, type SocketHandle, type SocketOwner } from "./ws/socket.ts";
 import { type BridgeClient, type Topic, type TopicLifecycleEvent, TopicTable } from "./ws/topics.ts";
 import { parseClientFrame } from "./ws/protocol.ts";
 
-export type { BridgeClient, TopicKind };
+export type { BridgeClient, BunWebSocket, TopicKind, TopicLifecycleEvent };
+export type { SubscribeCall, TopicSubscription } from "./ws/topics.ts";
+export type { WSMessage } from "./ws/protocol.ts";
 export { slowSocketCloseCode } from "./ws/socket.ts";
 
+/** What `authorizeSubscribe` is asked: may this socket subscribe to this topic? */
 export interface WSTopicRequest {
+  /** The topic's name as the browser sent it (1 to 1,024 characters; a pattern for kind "pattern"). */
   topic: string;
+  /** What the name means: a channel, a pattern or a shard channel. */
   kind: TopicKind;
   /** What the application passed to upgrade() for this socket (the user, a session, …). */
   context: unknown;
 }
 
+/**
+ * What `authorizePublish` is asked: may this socket publish `data` to this topic? Only `data` is read
+ * back from it (the hook may replace it); `topic` and `kind` are what the browser sent.
+ */
 export interface WSPublishRequest extends WSTopicRequest {
+  /** A channel or a shard channel (a publish to a pattern is a `bad-request` before any hook). */
   kind: "channel" | "shard";
+  /**
+   * The payload as the browser sent it; the hook may set another string, published instead (anything
+   * but a string: a `failed` error frame, nothing published).
+   */
   data: string;
 }
 
+/**
+ * Options of wsBridge(). Every bad value (a number that is not an integer in range, a hook that is not
+ * a function, another `slowSocket`) is an InvalidArgumentError thrown by wsBridge(). The hooks are
+ * called for one socket's frames one at a time, in order: a slow hook delays that socket's later
+ * frames, not other sockets'.
+ */
 export interface WSBridgeOptions {
   /**
-   * A socket's send buffer bound (default 1 MiB). At a quarter of it the socket holds its topics'
-   * reading (so one that keeps reading loses nothing); a socket stalled for `slowConsumerMs` and over
-   * the bound misses messages until it drained (then a `dropped` frame says how many), or is closed.
+   * A socket's send buffer bound, bytes (default 1 MiB; an integer ≥ 1). At a quarter of it buffered
+   * the socket holds its topics' reading (the client's connection pauses, so one that keeps reading
+   * loses nothing) until it drained below an eighth. Over the bound the socket counts as stalled at
+   * once: it misses messages until it drained below an eighth (then a `dropped` frame says how many),
+   * or is closed (`slowSocket`). On Bun, Bun's own `backpressureLimit` is 4 times this.
    */
   maxBufferedBytes?: number;
-  /** How long a socket behind may hold its topics' reading without draining (default 3000; 0: never holds). */
+  /**
+   * How long a socket behind may hold its topics' reading without draining, ms (default 3000; an
+   * integer ≥ 0; 0: never holds). Then it is stalled: it lets go, the other sockets flow on, and its
+   * buffer meets `maxBufferedBytes` alone.
+   */
   slowConsumerMs?: number;
-  /** A stalled socket over its bound: "drop" (default) or "close" (code 1013). */
+  /** A stalled socket over its bound: "drop" (default: it misses messages until drained) or "close" (code 1013, slowSocketCloseCode). */
   slowSocket?: "drop" | "close";
-  /** Topics one socket may be on (default 100); more is a `limit` error. */
+  /** Topics one socket may be on (default 100; an integer ≥ 1); a subscribe past it gets a `limit` error frame. */
   maxTopicsPerSocket?: number;
-  /** Largest frame a browser may send, bytes (default 64 KiB; Bun closes the socket, Deno answers `limit`). */
+  /**
+   * Largest frame a browser may send (default 64 KiB; an integer ≥ 1). Bun: its `maxPayloadLength`,
+   * in bytes (Bun closes a socket that sends more). Deno: a frame longer than this, counted in the
+   * text's UTF-16 code units, gets a `limit` error frame and is not acted on.
+   */
   maxFrameBytes?: number;
-  /** May this socket subscribe to this topic? Default: yes. Throwing or false: a `forbidden` error frame. */
+  /**
+   * May this socket subscribe to this topic? Default: yes. Asked once per subscribe frame for a topic
+   * the socket is not on yet; only `true` (or a promise of it) allows: false, another value, a throw
+   * or a rejection is a `forbidden` error frame.
+   */
   authorizeSubscribe?: (request: WSTopicRequest) => boolean | Promise<boolean>;
   /**
-   * May this socket publish this? Default: no (browsers cannot publish unless this says yes). The hook
-   * may replace `request.data` (a string) with what is to be published instead, e.g. stamped.
+   * May this socket publish this? Default: no (browsers cannot publish unless this says yes); only
+   * `true` allows, as for authorizeSubscribe. The hook may replace `request.data` (a string) with what
+   * is to be published instead, e.g. stamped.
    */
   authorizePublish?: (request: WSPublishRequest) => boolean | Promise<boolean>;
   /**
    * Durable topics (README "Durable channels"): for a channel or shard topic this returns history
    * options for, the bridge's subscription is durable (its messages carry `id`, gaps after a Valkey
    * reconnect are filled from history and announced by a `recovered` frame) and browser publishes go
-   * with that history. Default: none. (A browser resumes per socket over SSE, not here.)
+   * with that history (`maxLength` entries, kept `ttlMs`; the stream key is the derived one). Default:
+   * none. Asked when a topic's subscription is made (its answer then holds while the subscription
+   * lives) and at each browser publish; never for a pattern; undefined or a throw: a plain topic.
+   * (A browser resumes per socket over SSE, not here.)
    */
   history?: (topic: { topic: string; kind: "channel" | "shard" }) => { maxLength: number; ttlMs?: number } | undefined;
 }
 
+/**
+ * A bridge's counters (WSBridge.stats()): `sockets`, `topics` and `detachedSockets` are now; the
+ * others are totals since the bridge was made, closed sockets included.
+ */
 export interface WSBridgeStats {
   /** Open sockets. */
   sockets: number;
@@ -70,9 +152,15 @@ export interface WSBridgeStats {
   topics: number;
   /** Messages from Valkey, counted once per topic. */
   messages: number;
-  /** Message frames handed to sockets (messages × the sockets that got them). */
+  /**
+   * Frames the fan-out handed to sockets: each message frame and each topic's `disconnected`,
+   * `reconnected` and `recovered` frame, times the sockets in that topic's fan-out.
+   */
   deliveries: number;
-  /** Messages sockets missed for being too far behind (each socket got a `dropped` frame). */
+  /**
+   * Messages sockets missed for being too far behind, counted when such a socket drained and got its
+   * `dropped` frame (one that closed before it drained is not counted).
+   */
   dropped: number;
   /** Sockets closed for being too far behind (slowSocket "close"). */
   slowCloses: number;
@@ -84,33 +172,55 @@ export interface WSBridgeStats {
   detachedSockets: number;
   /** Publishes from browsers that were allowed and sent. */
   published: number;
-  /** Requests refused by a hook (subscribe or publish). */
+  /** Requests refused by a hook (subscribe or publish), or publishes refused for want of authorizePublish. */
   denied: number;
-  /** Frames from browsers that were not valid protocol (each got an error frame). */
+  /** Frames from browsers that were not valid protocol (binary, not JSON, a bad field), each answered by a `bad-request` error frame. */
   badFrames: number;
 }
 
-/** Bun's `websocket` handler object (give it to Bun.serve). */
+/**
+ * Bun's `websocket` handler object: give it to Bun.serve as `websocket` (unused on Deno). The bridge
+ * made it; Bun calls its methods.
+ */
 export interface BunWebSocketHandler {
+  /** Largest frame a browser may send, bytes: `maxFrameBytes`. */
   maxPayloadLength: number;
+  /** Bytes Bun may buffer for a socket: 4 × `maxBufferedBytes` (the bridge's own bound acts first). */
   backpressureLimit: number;
+  /** true: Bun closes a socket whose buffer reaches `backpressureLimit`. */
   closeOnBackpressureLimit: boolean;
-  open(ws: BunSocket): void;
-  message(ws: BunSocket, data: string | Uint8Array): void;
-  drain(ws: BunSocket): void;
-  close(ws: BunSocket, code: number, reason: string): void;
+  /** Bun: a socket upgraded by the bridge opened. */
+  open(ws: BunWebSocket): void;
+  /** Bun: a frame from the browser (a binary one is a `bad-request`). */
+  message(ws: BunWebSocket, data: string | Uint8Array): void;
+  /** Bun: the socket's buffer drained (the bridge looks at a socket behind again). */
+  drain(ws: BunWebSocket): void;
+  /** Bun: the socket closed; it leaves its topics. */
+  close(ws: BunWebSocket, code: number, reason: string): void;
 }
 
+/**
+ * A WebSocket bridge (wsBridge()): answers upgrade requests, then serves its sockets until close().
+ * It owns the subscriptions it makes, not the client.
+ */
 export interface WSBridge {
   /**
    * Answers a WebSocket upgrade request. Bun: pass the server; returns undefined once upgraded (what
-   * Bun's fetch must return). Deno: returns the upgrade response. Not an upgrade: a 426 response.
+   * Bun's fetch must return); the first server given is the one the bridge publishes through (one Bun
+   * server per bridge); without one it throws InvalidArgumentError. Deno: returns the upgrade
+   * response. Not an upgrade: a 426 response; an upgrade that fails: 400; after close(): 503.
+   * `options.context` is handed to the hooks for this socket (WSTopicRequest.context).
    */
   upgrade(request: Request, server?: unknown, options?: { context?: unknown }): Response | undefined;
   /** Bun.serve's `websocket` option (unused on Deno). */
   readonly websocket: BunWebSocketHandler;
+  /** The bridge's counters now (a new object each call). */
   stats(): WSBridgeStats;
-  /** Closes every socket (1001) and unsubscribes every topic. Idempotent. */
+  /**
+   * Closes every socket (1001, "bridge closed") and unsubscribes every topic; resolves once each
+   * UNSUBSCRIBE was answered. Sockets that open later are closed the same way and upgrade() answers
+   * 503. The client stays open. Idempotent (the same promise).
+   */
   close(): Promise<void>;
 }
 
@@ -143,7 +253,45 @@ function hook<T>(name: string, value: T | undefined): T | undefined {
   return value;
 }
 
-/** A bridge from WebSockets to `client`'s pub/sub (a pushwire Client or ClusterClient). */
+/**
+ * A bridge from WebSockets to `client`'s pub/sub (a pushwire Client or ClusterClient, which stays the
+ * caller's to close, after the bridge). One bridge serves every socket of the process; with Bun, one
+ * Bun server. Throws InvalidArgumentError for a client without pub/sub methods or a bad option.
+ *
+ * @example On Bun
+ * ```ts ignore
+ * import { connect } from "pushwire";
+ * import { wsBridge } from "pushwire/ws";
+ *
+ * const client = await connect("redis://127.0.0.1:6379");
+ * const bridge = wsBridge(client, { authorizeSubscribe: ({ topic }) => topic.startsWith("room-") });
+ * Bun.serve({
+ *   fetch: (request, server) => bridge.upgrade(request, server, { context: request.headers.get("x-user") }),
+ *   websocket: bridge.websocket,
+ * });
+ * ```
+ *
+ * @example On Deno, with durable rooms and a graceful stop
+ * ```ts
+ * import { connect } from "pushwire";
+ * import { wsBridge } from "pushwire/ws";
+ *
+ * const client = await connect("redis://127.0.0.1:6379");
+ * const bridge = wsBridge(client, {
+ *   history: ({ topic }) => topic.startsWith("room-") ? { maxLength: 500 } : undefined,
+ *   authorizePublish: (request) => {
+ *     request.data = JSON.stringify({ text: request.data, at: Date.now() });
+ *     return request.topic.startsWith("room-");
+ *   },
+ * });
+ * const server = Deno.serve((request) => bridge.upgrade(request)!);
+ * Deno.addSignalListener("SIGTERM", async () => {
+ *   await bridge.close();
+ *   await server.shutdown();
+ *   await client.close();
+ * });
+ * ```
+ */
 export function wsBridge(client: BridgeClient, options: WSBridgeOptions = {}): WSBridge {
   return new Bridge(client, options);
 }
@@ -258,19 +406,19 @@ class Bridge implements WSBridge, SocketOwner {
       // The bridge's own bound acts first; Bun's closes a socket only if a burst ever outran it.
       backpressureLimit: this.maxBufferedBytes * 4,
       closeOnBackpressureLimit: true,
-      open: (ws) => {
+      open: (ws: BunSocket) => {
         const socket = this.#open(bunHandle(ws), ws.data?.context);
         registerBunSocket(socket, ws);
         ws.data.socket = socket;
       },
-      message: (ws, data) => {
+      message: (ws: BunSocket, data) => {
         const socket = ws.data.socket;
         if (socket === undefined) return;
         if (typeof data !== "string") this.#refuse(socket, "binary frames are not part of the protocol");
         else this.#receive(socket, data);
       },
-      drain: (ws) => ws.data.socket?.check(),
-      close: (ws) => {
+      drain: (ws: BunSocket) => ws.data.socket?.check(),
+      close: (ws: BunSocket) => {
         const socket = ws.data.socket;
         if (socket !== undefined) this.#closed(socket);
       },

@@ -26,6 +26,10 @@ import { formatAddress, type Topology, type TopologySnapshot } from "./topology.
 
 export type { NameInput, SubscribeArgument };
 
+/**
+ * Options of `connectCluster()`: the ClientOptions (applied to every node client; the first seed's
+ * URL gives the user, password, name, protocol and TLS for all of them) and the cluster's own.
+ */
 export interface ClusterOptions extends ClientOptions {
   /** Re-reads the topology this often (ms) even when nothing failed; 0 turns it off. Default 30 s. */
   topologyRefreshMs?: number;
@@ -33,9 +37,14 @@ export interface ClusterOptions extends ClientOptions {
   maxRedirections?: number;
 }
 
+/**
+ * What `ClusterClient.stats()` returns: the client totals over every node (`reconnects` counts
+ * subscription parts moved, as `resubscriptions` does), and the cluster's own counters.
+ */
 export interface ClusterStats extends ClientStats {
   /** Node clients open right now. */
   nodes: number;
+  /** Topology reads that succeeded (the first, periodic ones, and those after MOVED or a lost node). */
   topologyRefreshes: number;
   /** MOVED replies followed. */
   redirections: number;
@@ -46,7 +55,22 @@ export interface ClusterStats extends ClientStats {
 export const defaultTopologyRefreshMs = 30_000;
 export const defaultMaxRedirections = 5;
 
-/** Discovers the cluster from any reachable seed and returns a ready ClusterClient. */
+/**
+ * Discovers the cluster from any reachable seed (`CLUSTER SHARDS`, falling back to `CLUSTER SLOTS`)
+ * and returns a ready ClusterClient. The seeds must all use TLS or all not, and be TCP addresses
+ * (else InvalidArgumentError). Rejects with a ConnectionError listing every seed's failure when
+ * none answers, and with the signal's reason when `signal` aborts; either way nothing stays open.
+ *
+ * @example
+ * ```ts
+ * import { connectCluster } from "pushwire";
+ *
+ * await using cluster = await connectCluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]);
+ * const orders = await cluster.ssubscribe("orders:{eu}");
+ * await cluster.spublish("orders:{eu}", JSON.stringify({ id: 1 }));
+ * for await (const message of orders) console.log(message.json());
+ * ```
+ */
 export async function connectCluster(seedUrls: string | readonly string[], options: ClusterOptions = {}): Promise<ClusterClient> {
   const client = new ClusterClient(seedUrls, options); // validates the options; opens nothing yet
   options.signal?.throwIfAborted();
@@ -60,6 +84,12 @@ export async function connectCluster(seedUrls: string | readonly string[], optio
   return client;
 }
 
+/**
+ * The Client API over a Valkey/Redis Cluster; made by `connectCluster()`. Shard channels go to the
+ * primary owning their slot (one connection per primary in use), classic channels and patterns to
+ * one node. A subscription follows its slots through migrations and failovers by itself, with
+ * `disconnected` then `reconnected` events (what was published during the move may be missed).
+ */
 export class ClusterClient implements AsyncDisposable {
   readonly #settings: Settings;
   readonly #maxAttempts: number;
@@ -71,7 +101,10 @@ export class ClusterClient implements AsyncDisposable {
   readonly #placement: Placement;
   #closing: Promise<void> | undefined;
 
-  /** @internal use connectCluster(). */
+  /**
+   * @internal use connectCluster().
+   * @ignore
+   */
   constructor(seedUrls: string | readonly string[], options: ClusterOptions = {}) {
     const urls = typeof seedUrls === "string" ? [seedUrls] : [...seedUrls];
     if (urls.length === 0) throw new InvalidArgumentError("connectCluster(seedUrls): give at least one seed URL");
@@ -157,7 +190,9 @@ export class ClusterClient implements AsyncDisposable {
    * like spublish) and it resolves with `{ receivers, id }`.
    */
   publish(channel: NameInput, data: NameInput): Promise<number>;
+  /** PUBLISH with history, on the primary owning the history key's slot: resolves with `{ receivers, id }`. */
   publish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  /** PUBLISH with options known only at run time: the number without `history`, a PublishResult with it. */
   publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
   // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
   async publish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
@@ -170,7 +205,9 @@ export class ClusterClient implements AsyncDisposable {
 
   /** SPUBLISH to the primary owning the channel's slot, following MOVED; with `history`, as publish(). */
   spublish(channel: NameInput, data: NameInput): Promise<number>;
+  /** SPUBLISH with history, as publish() with history. */
   spublish(channel: NameInput, data: NameInput, options: PublishOptions & { history: HistoryOptions }): Promise<PublishResult>;
+  /** SPUBLISH with options known only at run time, as publish(). */
   spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult>;
   // deno-lint-ignore require-await -- async so that a bad argument is a rejection, not a throw
   async spublish(channel: NameInput, data: NameInput, options?: PublishOptions): Promise<number | PublishResult> {
@@ -197,11 +234,15 @@ export class ClusterClient implements AsyncDisposable {
     return structuredClone(current.snapshot);
   }
 
-  /** @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts). */
+  /**
+   * @internal the subscriptions not yet ended, for per-channel metrics (src/metrics.ts).
+   * @ignore
+   */
   liveSubscriptions(): Iterable<Subscription> {
     return this.#placement.subscriptions;
   }
 
+  /** Counters and gauges of now, summed over the node clients (a plain object). */
   stats(): ClusterStats {
     let nativeLiveMessages = 0;
     let nativeLiveBytes = 0;
@@ -231,12 +272,18 @@ export class ClusterClient implements AsyncDisposable {
     };
   }
 
-  /** @internal reads the topology now (single flight: concurrent callers share one refresh). */
+  /**
+   * @internal reads the topology now (single flight: concurrent callers share one refresh).
+   * @ignore
+   */
   refreshTopology(): Promise<Topology> {
     return this.#topology.refresh();
   }
 
-  /** @internal called once by connectCluster. */
+  /**
+   * @internal called once by connectCluster.
+   * @ignore
+   */
   startPeriodicRefresh(): void {
     this.#topology.startPeriodicRefresh();
   }
@@ -250,6 +297,7 @@ export class ClusterClient implements AsyncDisposable {
     return this.#closing;
   }
 
+  /** `await using` closes the client (close()). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

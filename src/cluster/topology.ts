@@ -10,11 +10,15 @@ export { formatAddress, parseAddress };
 
 export const slotCount = 16_384;
 
+/** One node of the cluster as its topology reply described it. */
 export interface ClusterNode {
   /** 40-character node id ("" when an old CLUSTER SLOTS reply does not carry it). */
   id: string;
+  /** The address the node announces (its IP, or its hostname when the cluster announces those). */
   host: string;
+  /** The port clients reach it on: its `tls-port` when the client uses TLS. */
   port: number;
+  /** What the node is now; a failover turns a replica into a primary at the next refresh. */
   role: "primary" | "replica";
   /** For replicas: the id of their primary (null for primaries; null keeps the snapshot JSON-exact). */
   primaryId: string | null;
@@ -22,6 +26,7 @@ export interface ClusterNode {
   health: string;
 }
 
+/** A run of consecutive slots served by one primary. */
 export interface SlotRange {
   /** First slot (inclusive). */
   start: number;
@@ -35,7 +40,9 @@ export interface SlotRange {
 
 /** What `ClusterClient.topology()` returns: plain data, safe to JSON.stringify. */
 export interface TopologySnapshot {
+  /** Every node the reply named, primaries and replicas. */
   nodes: ClusterNode[];
+  /** The served slot ranges, in slot order; a slot in none has no owner (the cluster is incomplete). */
   slots: SlotRange[];
   /** Date.now() of the refresh that produced it. */
   refreshedAt: number;

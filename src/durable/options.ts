@@ -9,6 +9,11 @@ export const maxHistoryLength = 1_000_000;
 /** Longest `history.ttlMs`: one year. */
 export const maxHistoryTtlMs = 366 * 24 * 3600 * 1000;
 
+/**
+ * The history of a channel, given to `publish()`/`spublish()` (`{ history }`): a Valkey/Redis stream
+ * that keeps the newest entries, appended and published atomically by one script (README "Durable
+ * channels"). Every bad value is an InvalidArgumentError before anything is sent.
+ */
 export interface HistoryOptions {
   /** Entries the history keeps, the newest (required; 1 to 1,000,000; trimming is exact). */
   maxLength: number;
@@ -18,6 +23,7 @@ export interface HistoryOptions {
   key?: string | Uint8Array;
 }
 
+/** The third argument of `publish()`/`spublish()`; without `history` a publish is plain pub/sub. */
 export interface PublishOptions {
   /** Append the message to its channel's history and publish it in the v1 envelope. */
   history?: HistoryOptions;
@@ -31,6 +37,12 @@ export interface PublishOptions {
  */
 export type Since = string | { last: number; incomplete?: boolean };
 
+/**
+ * What makes a subscription durable (part of SubscribeOptions): it replays what it missed from the
+ * channel's history, then goes live, each message once and in order, and fills the gaps of
+ * reconnects and lost messages by itself, reporting each with a `recovered` event. One channel per
+ * durable subscription, with `subscribe()` or `ssubscribe()` (a pattern has no history).
+ */
 export interface DurableSubscribeOptions {
   /** Makes the subscription durable and replays from here first (a single channel; not psubscribe). */
   since?: Since;

@@ -64,7 +64,9 @@ export interface HistoryScriptArguments {
 
 /** What a publish with history resolves with: the subscribers reached and the new entry's id. */
 export interface PublishResult {
+  /** Subscribers the message reached, as a plain publish's number. */
   receivers: number;
+  /** The history entry id (`<epoch>-<seq>`): what subscribers see as `message.id`, and a `since`. */
   id: string;
 }
 

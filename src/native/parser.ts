@@ -31,20 +31,41 @@ import type { MessageHandle, NativeLibrary, ParserHandle } from "./library.ts";
 import { environment, loadLibrary } from "./load.ts";
 import * as abi from "./symbols.ts";
 
+/**
+ * Limits of one connection's RESP parser (`parserLimits` in ClientOptions), each an integer from 1
+ * to 2³²−1 (else InvalidArgumentError when the connection opens); unset: the default. A frame over a
+ * limit is a ProtocolError: the connection is dropped and reopened, nothing delivered is lost. For a
+ * server you do not trust, lower `maxBulkLength` (README "Security").
+ */
 export interface ParserLimits {
+  /** Longest bulk string, in bytes: payloads and names (default 512 MiB, the server's proto-max-bulk-len). */
   maxBulkLength?: number;
+  /** Deepest nesting of aggregates, a top-level one being 1 (default 64). */
   maxNestingDepth?: number;
+  /** Most elements one aggregate may announce; a map of N pairs counts 2N (default 16,777,216). */
   maxAggregateLength?: number;
+  /** Most bytes the parser holds at once: buffered input and messages not yet taken (default 1 GiB). */
   maxQueuedBytes?: number;
+  /**
+   * Distinct channel and pattern names decoded once and cached (default 4096); names past it (or
+   * longer than 1024 bytes) are decoded per message, never refused.
+   */
   maxInternedNames?: number;
 }
 
+/** Counters of one native parser (the core's pw_counters), as `NativeParser.stats()` reads them. */
 export interface NativeStats {
+  /** Messages the core handed out and not yet freed (0 between chunks: each is copied out at once). */
   liveMessages: number;
+  /** Bytes the core holds now: buffered input and live messages. */
   liveBytes: number;
+  /** Messages produced since the parser was made. */
   totalMessages: number;
+  /** Input bytes accepted since the parser was made. */
   totalBytesFed: number;
+  /** Sticky errors (malformed input, a limit exceeded, out of memory) since the parser was made. */
   errors: number;
+  /** Input bytes accepted but not yet turned into messages (the start of a cut frame). */
   bufferedBytes: number;
   /**
    * Bytes of a long frame cut by a chunk's end that this parser holds in JS while the next chunks
@@ -114,7 +135,21 @@ function readCounters(record: NativeRecord, handle: ParserHandle): BigUint64Arra
   return record.counters;
 }
 
-/** Process-wide sum of live native bytes/messages over all open parsers (tests assert 0). */
+/**
+ * Native memory of the whole process: live bytes and messages summed over every parser not yet
+ * closed (each connection has one; sentinel connections included), and how many those are. After
+ * every client's close() all three are 0; a parser never closed is freed by a FinalizationRegistry
+ * backstop (with a warning under `PUSHWIRE_DEBUG`). Loads no library when no parser is open.
+ *
+ * @example
+ * ```ts
+ * import { connect, nativeMemory } from "pushwire";
+ *
+ * const client = await connect("redis://127.0.0.1:6379");
+ * await client.close();
+ * console.assert(nativeMemory().liveBytes === 0);
+ * ```
+ */
 export function nativeMemory(): { liveMessages: number; liveBytes: number; openParsers: number } {
   let liveMessages = 0;
   let liveBytes = 0;

@@ -12,6 +12,12 @@ import { formatAddress } from "../nodes/address.ts";
 import { type ClientOptions, resolveSettings, type TlsOptions } from "../options.ts";
 import { SentinelLocator, type SentinelNode } from "./sentinel_locator.ts";
 
+/**
+ * Options of `connectSentinel()`: the ClientOptions for the data nodes (username, password and tls
+ * are the primary's), and the sentinels' own settings, kept apart: neither side's password is sent
+ * to the other. The sentinels also take `name`, `protocol`, `connectTimeoutMs`,
+ * `healthCheckIntervalMs`, `parserLimits` and `libraryPath` from the ClientOptions.
+ */
 export interface SentinelOptions extends ClientOptions {
   /** The master name the sentinels monitor (`sentinel monitor <name> ...`). */
   masterName: string;
@@ -29,7 +35,23 @@ const locatedUrl = "redis://127.0.0.1";
 
 /**
  * Asks the sentinels for the primary of `masterName`, connects to it (checking it is the primary)
- * and returns a ready Client that follows failovers.
+ * and returns a ready Client that follows failovers: every connection it opens asks the sentinels
+ * first, and a `+switch-master` moves its subscriptions to the new primary (`disconnected`, then
+ * `reconnected`). Rejects with InvalidArgumentError when every sentinel says it knows no such
+ * master, with a ReplyError (or TlsError) naming a sentinel when every sentinel refuses the
+ * sentinel credentials (or certificate), and with a ConnectionError listing every sentinel's
+ * failure when none answers; at once, unless `waitForServer: true`.
+ *
+ * @example
+ * ```ts
+ * import { connectSentinel } from "pushwire";
+ *
+ * await using client = await connectSentinel(
+ *   ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"],
+ *   { masterName: "mymaster", sentinelPassword: "sentinel-secret", password: "data-secret" },
+ * );
+ * await client.publish("news", "hello");
+ * ```
  */
 export async function connectSentinel(sentinelUrls: string | readonly string[], options: SentinelOptions): Promise<Client> {
   if (options === null || typeof options !== "object") {

@@ -13,6 +13,9 @@
 //   data line at all is discarded), so an empty payload is sent as a single "data: " line.
 // - An `id:` value containing NUL is ignored by browsers; lines starting with ":" are comments.
 
+import { InvalidArgumentError } from "../errors.ts";
+
+/** The fields of one Server-Sent Event, for encodeEvent(). */
 export interface SSEEventFields {
   /** Event type; absent or "" means the browser's default "message" event. */
   event?: string;
@@ -29,11 +32,23 @@ const lineBreak = /\r\n|\r|\n/;
 /** Throws when `value` cannot be one field line (a CR or LF would end the line early). */
 export function assertSingleLine(field: string, value: string): void {
   if (value.includes("\n") || value.includes("\r")) {
-    throw new TypeError(`SSE ${field} must be one line: ${JSON.stringify(value)} contains CR or LF`);
+    throw new InvalidArgumentError(`SSE ${field} must be one line: ${JSON.stringify(value)} contains CR or LF`);
   }
 }
 
-/** One complete event, blank line included. Throws TypeError on an event name or id that cannot be sent. */
+/**
+ * One complete event as `text/event-stream` text, blank line included: for a stream of your own, or
+ * an event sse() does not send. Throws InvalidArgumentError for an event name or id with CR or LF (or an id
+ * with NUL, which browsers ignore) and for a `retryMs` that is not an integer ≥ 0.
+ *
+ * @example
+ * ```ts
+ * import { encodeEvent } from "pushwire/sse";
+ *
+ * const text = encodeEvent({ event: "price", id: "42", data: "line one\nline two" });
+ * // "event: price\nid: 42\ndata: line one\ndata: line two\n\n"
+ * ```
+ */
 export function encodeEvent(fields: SSEEventFields): string {
   let out = "";
   if (fields.event !== undefined && fields.event !== "") {
@@ -42,7 +57,7 @@ export function encodeEvent(fields: SSEEventFields): string {
   }
   if (fields.id !== undefined) {
     assertSingleLine("id", fields.id);
-    if (fields.id.includes("\0")) throw new TypeError("SSE id must not contain NUL (browsers ignore such an id)");
+    if (fields.id.includes("\0")) throw new InvalidArgumentError("SSE id must not contain NUL (browsers ignore such an id)");
     out += `id: ${fields.id}\n`;
   }
   if (fields.retryMs !== undefined) out += encodeRetry(fields.retryMs);
@@ -56,12 +71,22 @@ export function encodeEvent(fields: SSEEventFields): string {
 /** A `retry:` line (no blank line: it is a field, not an event). */
 export function encodeRetry(retryMs: number): string {
   if (!Number.isSafeInteger(retryMs) || retryMs < 0) {
-    throw new TypeError(`SSE retryMs must be a non-negative integer, got ${retryMs}`);
+    throw new InvalidArgumentError(`SSE retryMs must be a non-negative integer, got ${retryMs}`);
   }
   return `retry: ${retryMs}\n`;
 }
 
-/** A comment block (ignored by EventSource; keeps proxies and idle timers from closing the stream). */
+/**
+ * A comment block (ignored by EventSource; keeps proxies and idle timers from closing the stream),
+ * one `:` line per line of `text`.
+ *
+ * @example
+ * ```ts
+ * import { encodeComment } from "pushwire/sse";
+ *
+ * const keepAlive = new TextEncoder().encode(encodeComment("ping")); // ": ping\n\n"
+ * ```
+ */
 export function encodeComment(text: string): string {
   let out = "";
   for (const line of text.split(lineBreak)) out += line === "" ? ":\n" : `: ${line}\n`;

@@ -3,6 +3,7 @@
 // slow clients. sse.ts adds to them where each stream's own counters change; nothing here is per
 // stream, so a metrics reader needs no list of streams. Rule: only sse.ts writes `sseTotals`.
 
+/** The SSE streams of the whole process (every client's), as a metrics snapshot's `sse` shows them. */
 export interface SSETotals {
   /** Streams opened and not yet ended. */
   openStreams: number;

@@ -7,14 +7,29 @@
 import type { BridgeSocket, Fanout, SocketHandle } from "./socket.ts";
 import type { Topic } from "./topics.ts";
 
-/** The parts of Bun's ServerWebSocket the bridge uses. */
-export interface BunSocket {
-  readonly data: { socket?: BridgeSocket; context?: unknown };
+/**
+ * A Bun `ServerWebSocket` as the bridge's `websocket` handler receives it from Bun: the parts the
+ * bridge uses (Bun's own type has them). Its `data` belongs to the bridge, which sets it in upgrade();
+ * an application's own per-socket value goes in upgrade()'s `context` instead.
+ */
+export interface BunWebSocket {
+  /** Set by the bridge's upgrade(); the bridge's own, not the application's. */
+  readonly data: unknown;
+  /** Queues a text frame; Bun's result: bytes sent, -1 queued behind backpressure, 0 dropped. */
   send(data: string): number;
+  /** Closes the socket with a WebSocket close code and reason. */
   close(code?: number, reason?: string): void;
+  /** Joins one of the server's native topics (the bridge's fan-out: one `server.publish()` per message). */
   subscribe(topic: string): void;
+  /** Leaves a native topic. */
   unsubscribe(topic: string): void;
+  /** Bytes queued for this socket and not yet written to the kernel. */
   getBufferedAmount(): number;
+}
+
+/** A BunWebSocket with the bridge's data (what its upgrade() gave Bun). */
+export interface BunSocket extends BunWebSocket {
+  readonly data: { socket?: BridgeSocket; context?: unknown };
 }
 
 /** The parts of Bun's Server the bridge uses. */

@@ -18,11 +18,16 @@
 //   {"type":"recovered",    "topic", "kind", "at", "count", "complete", "lost"?} a durable topic filled
 //                  the gap from history (complete: false: the history no longer held all of it)
 //   {"type":"dropped", "count", "total"}    this socket fell behind and missed `count` messages
-//   {"type":"end", "topic", "kind", "error"?}  the topic's subscription ended (the socket left it)
+//   {"type":"end", "topic", "kind", "at", "error"?}  the topic's subscription ended (the socket left it)
 //   {"type":"error", "code", "message", "id"?}  codes: bad-request, forbidden, limit, failed
 import { InvalidArgumentError } from "../errors.ts";
 import { decodeUtf8Strict, toBase64 } from "../sse/encode.ts";
 
+/**
+ * What a topic name means: a channel (SUBSCRIBE, PUBLISH), a glob pattern of channels (PSUBSCRIBE;
+ * subscribe only, a browser cannot publish to one) or a shard channel of a cluster (SSUBSCRIBE,
+ * SPUBLISH). A frame without `kind` means "channel".
+ */
 export type TopicKind = "channel" | "pattern" | "shard";
 
 export type ClientFrame =
@@ -31,12 +36,18 @@ export type ClientFrame =
 
 export type ErrorCode = "bad-request" | "forbidden" | "limit" | "failed";
 
-/** What the bridge needs from a pub/sub message (pushwire's Message has these fields). */
+/**
+ * What the bridge needs from a pub/sub message (pushwire's Message has these fields): what its
+ * `message` frame carries. The bridge encodes it once per topic, for every socket on it.
+ */
 export interface WSMessage {
+  /** The channel it was published on (the frame's `channel`; for a pattern topic, the matching one). */
   readonly channel: string;
+  /** The pattern that matched (a pattern topic's message; the frame's `pattern`). */
   readonly pattern?: string | undefined;
+  /** The payload: the frame's `data` as text when it is valid UTF-8, else base64 with `encoding: "base64"`. */
   readonly data: Uint8Array;
-  /** The history entry id (a durable topic's message). */
+  /** The history entry id (a durable topic's message): the frame's `id`. */
   readonly id?: string | undefined;
 }
 

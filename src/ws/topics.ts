@@ -7,7 +7,14 @@
 import type { BridgeSocket } from "./socket.ts";
 import { topicKey, type TopicKind, type WSMessage } from "./protocol.ts";
 
-/** Mirrors LifecycleEvent of src/subscription.ts (the parts the bridge forwards). */
+/**
+ * A topic subscription's lifecycle event as the bridge reads it (the same union as pushwire's
+ * LifecycleEvent): `disconnected`, `reconnected` and `recovered` become frames of the same name to
+ * every socket on the topic; `end` sends an `end` frame to each and takes them all off the topic;
+ * `dropped` is ignored (the bridge's subscriptions deliver through `onMessage`, which has no buffer
+ * to drop from). `at` is the time of the event (ms since the epoch), `downtimeMs` how long the
+ * connection was down.
+ */
 export type TopicLifecycleEvent =
   | { type: "disconnected"; at: number; error?: Error }
   | { type: "reconnected"; at: number; downtimeMs: number }
@@ -15,28 +22,60 @@ export type TopicLifecycleEvent =
   | { type: "recovered"; at: number; count: number; complete: boolean; lost?: number }
   | { type: "end"; at: number; error?: Error };
 
-/** What the bridge needs from a subscription (pushwire's Subscription has it). */
+/**
+ * What the bridge needs from a subscription (pushwire's Subscription has it). The bridge owns the
+ * subscriptions it makes: one per topic, shared by every socket on it, released when the last
+ * socket leaves or the bridge closes.
+ */
 export interface TopicSubscription {
+  /**
+   * Called when the last socket left the topic or the bridge closed; a rejection is ignored. It may
+   * come twice for one subscription (a topic left before its subscribe was answered): it must be
+   * idempotent, as pushwire's is.
+   */
   unsubscribe(): Promise<void>;
+  /** Lifecycle events; the bridge forwards them to the topic's sockets. Returns the listener's remover. */
   onEvent(listener: (event: TopicLifecycleEvent) => void): () => void;
+  /**
+   * Optional: stop reading the connection the messages come from, while a socket on this topic is
+   * behind (the first such socket calls it; pushwire's Subscription has it). Without it a socket
+   * behind is not paced, only dropped from or closed.
+   */
   holdReading?(): void;
+  /** Optional: ends holdReading() (called when the last socket holding it drained, stalled or left). */
   releaseReading?(): void;
 }
 
-type SubscribeCall = (
+/**
+ * How the bridge subscribes one topic through BridgeClient: `name` is the topic, `onMessage` gets
+ * each of its messages, and `history: {}` (given for a durable topic, WSBridgeOptions.history) makes
+ * the subscription durable from now on. Resolves once the server confirmed the subscription; a
+ * rejection is sent to the socket that asked as a `failed` error frame.
+ */
+export type SubscribeCall = (
   name: string,
   options: { onMessage: (message: WSMessage) => void; history?: Record<string, never> },
 ) => Promise<TopicSubscription>;
 
-/** What the bridge needs from a client (pushwire's Client and ClusterClient have it). */
+/**
+ * What the bridge needs from a client (pushwire's Client and ClusterClient have it): the bridge makes
+ * one subscription per topic through it and publishes what browsers may publish. The client stays the
+ * caller's: the bridge's close() unsubscribes its topics but does not close the client.
+ */
 export interface BridgeClient {
+  /** Subscribes a `channel` topic. */
   subscribe: SubscribeCall;
+  /** Subscribes a `pattern` topic. */
   psubscribe: SubscribeCall;
+  /** Subscribes a `shard` topic. */
   ssubscribe: SubscribeCall;
+  /** A browser's publish to a `channel` topic (one authorizePublish allowed); resolves the number of receivers. */
   publish(channel: string, data: string): Promise<number>;
-  /** A publish with history (a durable topic, WSBridgeOptions.history). */
+  /** A publish with history (a durable topic, WSBridgeOptions.history); resolves the number of receivers in `receivers`. */
   publish(channel: string, data: string, options: { history: { maxLength: number; ttlMs?: number } }): Promise<{ receivers: number }>;
+  /** A browser's publish to a `shard` topic; resolves the number of receivers. */
   spublish(channel: string, data: string): Promise<number>;
+  /** A shard publish with history (a durable topic); resolves the number of receivers in `receivers`. */
   spublish(channel: string, data: string, options: { history: { maxLength: number; ttlMs?: number } }): Promise<{ receivers: number }>;
 }
 

@@ -1,13 +1,37 @@
 // Method: the real scripts/docs.sh (deno doc --html over every entry point of deno.json) run into a
-// temporary folder outside the checkout; nothing faked. It checks the pages exist for the three entry
-// points and name their main exports, and that the script refuses to replace a folder it did not make.
+// temporary folder outside the checkout; nothing faked. It checks that every entry point deno.json
+// exports has its page, naming that entry point's exports, that the index names the main exports, and
+// that the script refuses to replace a folder it did not make.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assert, runtime, test } from "../shim.ts";
-import { repositoryRoot, run, userEnvironment } from "./support.ts";
+import { repositoryRoot, run, tool, userEnvironment } from "./support.ts";
 
-test(`docs: scripts/docs.sh writes the HTML reference of pushwire, pushwire/sse and pushwire/otel (${runtime})`, async () => {
+/**
+ * Each entry point of deno.json with its module and the page of deno doc --html that lists its
+ * symbols: `./x` has `x/index.html`; the main one's are listed in `all_symbols.html` (the top
+ * index.html shows its module doc and a few of them).
+ */
+function entryPoints(): { subpath: string; module: string; page: string }[] {
+  const { exports } = JSON.parse(readFileSync(join(repositoryRoot, "deno.json"), "utf8"));
+  return Object.entries(exports as Record<string, string>).map(([subpath, module]) => ({
+    subpath,
+    module,
+    page: subpath === "." ? "all_symbols.html" : join(subpath.slice(2), "index.html"),
+  }));
+}
+
+/** One module as `deno doc --json` sees it: its module doc and its documented symbols (not the @ignore'd). */
+async function documented(module: string): Promise<{ moduleDoc: string; names: string[] }> {
+  const listed = await run(tool("deno"), ["doc", "--json", module], { cwd: repositoryRoot, env: userEnvironment() });
+  assert.equal(listed.code, 0, listed.stderr);
+  type Node = { module_doc?: { doc?: string }; symbols?: { name: string }[] };
+  const [node] = Object.values((JSON.parse(listed.stdout) as { nodes: Record<string, Node> }).nodes);
+  return { moduleDoc: node.module_doc?.doc ?? "", names: (node.symbols ?? []).map((symbol) => symbol.name) };
+}
+
+test(`docs: scripts/docs.sh writes the HTML reference of every entry point of deno.json (${runtime})`, async () => {
   const directory = mkdtempSync(join(tmpdir(), "pushwire-docs-"));
   try {
     const out = join(directory, "api");
@@ -18,6 +42,16 @@ test(`docs: scripts/docs.sh writes the HTML reference of pushwire, pushwire/sse 
       .map((page) => readFileSync(join(out, page), "utf8")).join("\n");
     for (const name of ["connect", "sse", "registerMetrics", "watchMetrics", "ClusterClient"]) {
       assert.ok(html.includes(name), `the reference names ${name}`);
+    }
+    const entries = entryPoints();
+    assert.ok(entries.length >= 3, "pushwire, pushwire/sse, pushwire/otel at least");
+    for (const { subpath, module, page } of entries) {
+      assert.ok(existsSync(join(out, page)), `the page of entry point ${subpath} (${page})`);
+      const text = readFileSync(join(out, page), "utf8");
+      const { moduleDoc, names } = await documented(module);
+      assert.ok(moduleDoc.trim() !== "", `${subpath} has a module doc (JSR shows it as the entry point's overview)`);
+      assert.ok(names.length > 0, `${subpath} exports something`);
+      for (const name of names) assert.ok(text.includes(name), `the page of ${subpath} names ${name}`);
     }
     // Run again: it replaces its own output.
     assert.equal((await run("bash", ["scripts/docs.sh", out], { cwd: repositoryRoot, env: userEnvironment() })).code, 0);

@@ -2,6 +2,7 @@
 // parser written from the WHATWG interpretation rules (tests/sse/helpers.ts), i.e. what a browser's
 // EventSource would rebuild. Nothing is faked: there is no I/O here.
 import { assert, test } from "../shim.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
 import { decodeUtf8Strict, encodeComment, encodeEvent, encodeRetry, escapeEventName, toBase64 } from "../../src/sse/encode.ts";
 import { EventStreamParser } from "./helpers.ts";
 
@@ -52,17 +53,17 @@ test("sse encode: LF, CRLF and CR line breaks become data lines the browser join
 });
 
 test("sse encode: event names and ids that would break a line are refused", () => {
-  assert.throws(() => encodeEvent({ data: "x", event: "a\nb" }), TypeError);
-  assert.throws(() => encodeEvent({ data: "x", event: "a\rb" }), TypeError);
-  assert.throws(() => encodeEvent({ data: "x", id: "1\n2" }), TypeError);
+  assert.throws(() => encodeEvent({ data: "x", event: "a\nb" }), InvalidArgumentError);
+  assert.throws(() => encodeEvent({ data: "x", event: "a\rb" }), InvalidArgumentError);
+  assert.throws(() => encodeEvent({ data: "x", id: "1\n2" }), InvalidArgumentError);
   assert.throws(() => encodeEvent({ data: "x", id: "1\0" }), /NUL/);
 });
 
 test("sse encode: retry, comments", () => {
   assert.equal(encodeRetry(2500), "retry: 2500\n");
   assert.equal(encodeEvent({ data: "x", retryMs: 10 }), "retry: 10\ndata: x\n\n");
-  assert.throws(() => encodeRetry(-1), TypeError);
-  assert.throws(() => encodeRetry(1.5), TypeError);
+  assert.throws(() => encodeRetry(-1), InvalidArgumentError);
+  assert.throws(() => encodeRetry(1.5), InvalidArgumentError);
   assert.equal(encodeComment("heartbeat"), ": heartbeat\n\n");
   assert.equal(encodeComment("a\nb"), ": a\n: b\n\n", "a multi-line comment stays a comment");
   assert.equal(encodeComment(""), ":\n\n");
