@@ -113,8 +113,8 @@ export interface WSBridgeOptions {
   maxTopicsPerSocket?: number;
   /**
    * Largest frame a browser may send (default 64 KiB; an integer ≥ 1). Bun: its `maxPayloadLength`,
-   * in bytes (Bun closes a socket that sends more). Deno: a frame longer than this, counted in the
-   * text's UTF-16 code units, gets a `limit` error frame and is not acted on.
+   * in bytes (Bun closes a socket that sends more, code 1009). Deno: a frame of more UTF-8 bytes than
+   * this gets a `limit` error frame, is counted in `badFrames` and is not acted on.
    */
   maxFrameBytes?: number;
   /**
@@ -159,7 +159,7 @@ export interface WSBridgeStats {
   deliveries: number;
   /**
    * Messages sockets missed for being too far behind, counted when such a socket drained and got its
-   * `dropped` frame (one that closed before it drained is not counted).
+   * `dropped` frame, or when it closed before it drained.
    */
   dropped: number;
   /** Sockets closed for being too far behind (slowSocket "close"). */
@@ -207,7 +207,7 @@ export interface WSBridge {
   /**
    * Answers a WebSocket upgrade request. Bun: pass the server; returns undefined once upgraded (what
    * Bun's fetch must return); the first server given is the one the bridge publishes through (one Bun
-   * server per bridge); without one it throws InvalidArgumentError. Deno: returns the upgrade
+   * server per bridge: another server, or none, throws InvalidArgumentError). Deno: returns the upgrade
    * response. Not an upgrade: a 426 response; an upgrade that fails: 400; after close(): 503.
    * `options.context` is handed to the hooks for this socket (WSTopicRequest.context).
    */
@@ -365,7 +365,13 @@ class Bridge implements WSBridge, SocketOwner {
       if (typeof bunServer?.upgrade !== "function" || typeof bunServer.publish !== "function") {
         throw new InvalidArgumentError("pushwire/ws: on Bun, pass the server: bridge.upgrade(request, server)");
       }
-      (this.fanout as BunFanout).server ??= bunServer;
+      // The fan-out is the server's native topics: sockets upgraded through a second server would be
+      // in its topics, never reached by the first one's publish().
+      const fanout = this.fanout as BunFanout;
+      if (fanout.server !== undefined && fanout.server !== bunServer) {
+        throw new InvalidArgumentError("pushwire/ws: a bridge serves one Bun server (make one bridge per server)");
+      }
+      fanout.server = bunServer;
       if (bunServer.upgrade(request, { data: { context } })) return undefined;
       return new Response("WebSocket upgrade failed", { status: 400 });
     }
@@ -388,7 +394,10 @@ class Bridge implements WSBridge, SocketOwner {
       if (socket === undefined) return;
       const data = event.data;
       if (typeof data !== "string") this.#refuse(socket, "binary frames are not part of the protocol");
-      else if (data.length > this.#maxFrameBytes) this.#answerError(socket, "limit", `frame over ${this.#maxFrameBytes} bytes`, undefined);
+      else if (utf8Length(data) > this.#maxFrameBytes) {
+        this.#counters.badFrames++;
+        this.#answerError(socket, "limit", `frame over ${this.#maxFrameBytes} bytes`, undefined);
+      }
       else this.#receive(socket, data);
     };
     webSocket.onclose = () => {
@@ -633,4 +642,22 @@ class Bridge implements WSBridge, SocketOwner {
     })();
     return this.#closing;
   }
+}
+
+/** Bytes of `text` in UTF-8 (what a browser's frame was on the wire), without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xD800 && unit <= 0xDBFF && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xDC00 && next <= 0xDFFF) {
+        bytes += 2; // a pair: 2 units, 4 bytes
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
 }

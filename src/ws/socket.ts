@@ -59,6 +59,8 @@ export class BridgeSocket {
   /** Stalled and over its bound: out of every topic's fan-out, with each topic's count when it left. */
   #missedFrom: Map<Topic, number> | undefined;
   #droppedTotal = 0;
+  /** Missed while out of the fan-out, on topics it has left since: told (and counted) at the rejoin or the close. */
+  #missedOnLeft = 0;
   /** The most bytes seen buffered for this socket when it was checked. */
   peakBufferedBytes = 0;
 
@@ -100,8 +102,11 @@ export class BridgeSocket {
     if (this.topics.get(topic.key) !== topic) return;
     this.topics.delete(topic.key);
     topic.unhold(this);
-    if (this.#missedFrom !== undefined) this.#missedFrom.delete(topic);
-    else this.#owner.fanout.leave(this, topic);
+    const from = this.#missedFrom?.get(topic);
+    if (from !== undefined) {
+      this.#missedOnLeft += topic.published - from;
+      this.#missedFrom!.delete(topic);
+    } else if (this.#missedFrom === undefined) this.#owner.fanout.leave(this, topic);
   }
 
   send(text: string): void {
@@ -157,7 +162,8 @@ export class BridgeSocket {
   #rejoin(): void {
     const missedFrom = this.#missedFrom!;
     this.#missedFrom = undefined;
-    let count = 0;
+    let count = this.#missedOnLeft;
+    this.#missedOnLeft = 0;
     for (const [topic, published] of missedFrom) count += topic.published - published;
     if (count > 0) {
       this.#droppedTotal += count;
@@ -177,5 +183,8 @@ export class BridgeSocket {
     this.#pacer.stop();
     this.#owner.unwatch(this);
     for (const topic of [...this.topics.values()]) this.leave(topic);
+    // Closed while out of the fan-out: what it missed is dropped all the same (nobody is left to tell).
+    if (this.#missedOnLeft > 0) this.#owner.countDropped(this.#missedOnLeft);
+    this.#missedOnLeft = 0;
   }
 }

@@ -93,8 +93,10 @@ export class Topic {
   published = 0;
   subscription: TopicSubscription | undefined;
   ready!: Promise<void>;
-  /** The fan-out of this turn already looked for sockets behind (Bun: once per task). */
+  /** The fan-out of this task already looked for sockets behind (Bun). */
   swept = false;
+  /** Text published since the fan-out last looked at every socket (Bun: it looks after a sixteenth of the bound). */
+  sinceSweep = 0;
   readonly #holders = new Set<BridgeSocket>();
 
   constructor(kind: TopicKind, name: string) {

@@ -43,8 +43,10 @@ test("ws slow socket: a never-reading socket stays bounded and misses messages (
     const stats = bridge.stats();
     assert.ok(stats.stalls >= 1, `the stalled socket was found stalled (${stats.stalls})`);
     assert.ok(stats.detachedSockets === 1, "and left the fan-out");
-    // Bounded: its bound, plus what one socket read brought past a check (Bun looks once per task).
-    assert.ok(stats.peakBufferedBytes <= defaultMaxBufferedBytes * 1.6, `peak ${stats.peakBufferedBytes} bytes buffered for it`);
+    // Bounded: its bound, plus at most a quarter bound published before the next look (Bun looks
+    // once per task and after every sixteenth of it; Deno after every send), plus a message.
+    const limit = defaultMaxBufferedBytes * 1.25 + 2 * payload(0).length;
+    assert.ok(stats.peakBufferedBytes <= limit, `peak ${stats.peakBufferedBytes} bytes buffered for it (limit ${limit})`);
     assert.ok(stats.peakBufferedBytes > defaultMaxBufferedBytes / 4, "it did fall behind");
 
     // It reads again: first a dropped frame with the count, then what is published from then on.
