@@ -59,7 +59,9 @@ export const defaultMaxRedirections = 5;
  * Discovers the cluster from any reachable seed (`CLUSTER SHARDS`, falling back to `CLUSTER SLOTS`)
  * and returns a ready ClusterClient. The seeds must all use TLS or all not, and be TCP addresses
  * (else InvalidArgumentError). Rejects with a ConnectionError listing every seed's failure when
- * none answers, and with the signal's reason when `signal` aborts; either way nothing stays open.
+ * none answers; when every seed refused its certificate, with that TlsError (its `reason`), and when
+ * every seed refused our credentials, with that ReplyError (WRONGPASS, NOAUTH…); with the signal's
+ * reason when `signal` aborts. Whatever the failure, nothing stays open.
  *
  * @example
  * ```ts

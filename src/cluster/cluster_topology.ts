@@ -3,11 +3,13 @@
 // loss or a MOVED, and every topologyRefreshMs), and says which node serves a slot or classic pub/sub.
 // Rule: one read at a time (concurrent callers share it); each read that shows new owners is handed
 // to `applied` (placement moves what it must), and node clients nobody needs any more are closed.
+// No node answering is a ConnectionError listing each one's refusal; every node refusing its
+// certificate (TlsError) or our credentials (ReplyError) is that error, so the caller sees what to fix.
 import { ConnectionError, ReplyError } from "../errors.ts";
 import type { Lifetime } from "../nodes/lifetime.ts";
 import type { NodeClient } from "../nodes/node_client.ts";
 import type { NodePool } from "../nodes/node_pool.ts";
-import { askInTurn, describeRefusals, type NodeSource } from "../nodes/node_source.ts";
+import { askInTurn, describeRefusals, finalRefusal, type NodeSource } from "../nodes/node_source.ts";
 import {
   formatAddress,
   parseClusterShards,
@@ -120,6 +122,9 @@ export class ClusterTopology implements NodeSource {
       return topology;
     }, () => this.lifetime.assertOpen());
     if ("refusals" in result) {
+      // Every node refused its certificate or our credentials: said as that, not as "no answer".
+      const final = finalRefusal(result.refusals, (address) => `cluster node ${address}`);
+      if (final !== undefined) throw final;
       throw new ConnectionError(`cluster: no node answered CLUSTER SHARDS or CLUSTER SLOTS. Tried:\n${describeRefusals(result.refusals)}`);
     }
     this.#apply(result.answer);

@@ -5,13 +5,12 @@
 // every sentinel answered that it knows no such master is it an InvalidArgumentError, when every one
 // refused our credentials the ReplyError itself, and when every certificate was refused a TlsError
 // (all final).
-import { ConnectionError, InvalidArgumentError, ProtocolError, ReplyError, TlsError } from "../errors.ts";
+import { ConnectionError, InvalidArgumentError, ProtocolError } from "../errors.ts";
 import { formatAddress } from "../nodes/address.ts";
 import type { Lifetime } from "../nodes/lifetime.ts";
 import type { NodePool } from "../nodes/node_pool.ts";
-import { askInTurn, describeRefusals, type NodeSource } from "../nodes/node_source.ts";
+import { askInTurn, describeRefusals, finalRefusal, type NodeSource } from "../nodes/node_source.ts";
 import type { ReplyValue } from "../protocol/reply.ts";
-import { isFinalFailure } from "../reconnect.ts";
 
 /** A sentinel's answer "no master of that name here". */
 class UnknownMaster extends Error {}
@@ -43,19 +42,14 @@ export class SentinelSource implements NodeSource {
         `connectSentinel: no sentinel knows a master named ${name} (asked ${this.addresses.join(", ")}): check masterName`,
       );
     }
-    // Every sentinel's certificate was refused: final too, and said as the sentinels' (sentinelTls).
-    if (refusals.every((refusal) => refusal.error instanceof TlsError)) {
-      const { address, error } = refusals[0];
-      const tls = error as TlsError;
-      throw new TlsError(tls.reason, `sentinel ${address}: ${tls.message.replace(/ as tls\.ca$/, " as sentinelTls.ca")}`, { cause: tls });
-    }
-    // Every sentinel refused our credentials: another attempt will not fix that. Said as the
-    // sentinels' refusal (the same ReplyError code), so it is not taken for the data nodes'.
-    if (refusals.every((refusal) => isFinalFailure(refusal.error))) {
-      const { address, error } = refusals[0];
-      const code = error instanceof ReplyError ? error.serverCode : "";
-      throw new ReplyError(error.message.slice(Math.max(0, error.message.indexOf(code))), `sentinel ${address} (sentinelUsername/sentinelPassword)`);
-    }
+    // Every certificate or our credentials refused by every sentinel: final too, and said as the
+    // sentinels' (sentinelTls, sentinelUsername/sentinelPassword), so it is not taken for the data nodes'.
+    const final = finalRefusal(
+      refusals,
+      (address, refused) => refused === "certificate" ? `sentinel ${address}` : `sentinel ${address} (sentinelUsername/sentinelPassword)`,
+      (message) => message.replace(/ as tls\.ca$/, " as sentinelTls.ca"),
+    );
+    if (final !== undefined) throw final;
     throw new ConnectionError(`sentinel: no sentinel answered where the primary of ${name} is. Tried:\n${describeRefusals(refusals)}`);
   }
 

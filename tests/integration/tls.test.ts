@@ -6,10 +6,13 @@
 // the option a test is about.
 import { assert, runtime, test, waitFor } from "../shim.ts";
 import {
+  type ClusterClient,
   connect,
+  connectCluster,
   ConnectionError,
   InvalidArgumentError,
   type LifecycleEvent,
+  ReplyError,
   type TlsFailureReason,
   TlsError,
   type TlsOptions,
@@ -134,6 +137,36 @@ test(`tls: a refused certificate is final for waitForServer and for reconnection
     }
   });
 }, { skip: tlsSkip, timeoutMs: 60_000 });
+
+test(`tls: connectCluster gives the TlsError of a refused certificate and the ReplyError of a refused password (${runtime})`, async () => {
+  const certificates = makeCertificates();
+  const server = await TlsServer.startCluster({ certificates, password: "cluster-Secret-5" });
+  try {
+    const seed = `rediss://127.0.0.1:${server.port}`;
+    // No ca: the runtime's roots do not know the test CA.
+    const untrusted = await connectCluster([seed], { password: "cluster-Secret-5" }).then(closeCluster, (error: unknown) => error);
+    assert.ok(untrusted instanceof TlsError, `a refused certificate is a TlsError, got ${untrusted}`);
+    assert.equal(untrusted.reason, "untrusted-certificate", untrusted.message);
+    assert.match(untrusted.message, new RegExp(`cluster node 127\\.0\\.0\\.1:${server.port}`));
+    const refused = await connectCluster([seed], { tls: { ca: certificates.ca }, password: "not-the-password" })
+      .then(closeCluster, (error: unknown) => error);
+    assert.ok(refused instanceof ReplyError, `a refused password is the server's ReplyError, got ${refused}`);
+    assert.match(refused.serverCode, /^(WRONGPASS|ERR)$/, refused.message);
+    assert.ok(!refused.message.includes("not-the-password") && !String(untrusted.cause).includes("cluster-Secret-5"), "no password in the errors");
+    // The same seed with the CA and the password works: the failures above were the certificate's and the password's.
+    const cluster = await connectCluster([seed], { tls: { ca: certificates.ca }, password: "cluster-Secret-5" });
+    await cluster.close();
+  } finally {
+    await server.stop();
+    certificates.remove();
+  }
+  assertNoNativeMemory();
+}, { skip: tlsSkip, timeoutMs: 60_000 });
+
+async function closeCluster(cluster: ClusterClient): Promise<undefined> {
+  await cluster.close();
+  return undefined;
+}
 
 test(`tls: rejectUnauthorized: false is the one way to accept an unverified certificate: Bun honours it, Deno refuses it (${runtime})`, async () => {
   await withTlsServer({ certificate: "selfSigned" }, async (server) => {
