@@ -49,7 +49,7 @@
 import { InvalidArgumentError, OverflowError } from "./errors.ts";
 import { decodeUtf8Strict, encodeComment, encodeEvent, encodeRetry, escapeEventName, toBase64 } from "./sse/encode.ts";
 import { EventQueue } from "./sse/queue.ts";
-import { type BudgetedWriter, sharedWriteBudget } from "./sse/write_budget.ts";
+import { type BudgetedWriter, sharedWriteBudget } from "./write_budget.ts";
 import { type EncodedEvent, type FeedMember, SharedFeed } from "./sse/feed.ts";
 import { type Beating, startBeating, stopBeating } from "./sse/heartbeat.ts";
 import { sseTotals } from "./sse/totals.ts";
@@ -406,7 +406,7 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #controllerDone = false;
   #ending = false;
-  /** Set and cleared by the process's write budget (src/sse/write_budget.ts). */
+  /** Set and cleared by the process's write budget (src/write_budget.ts). */
   waitingForWrite = false;
   readonly #heartbeatMs: number;
   #beating = false;
@@ -725,7 +725,7 @@ class EventStream<M extends SSEMessage> implements SSEStream, BudgetedWriter, Be
     sharedWriteBudget.request(this);
   }
 
-  /** @internal the write budget's turn for this stream (src/sse/write_budget.ts). */
+  /** @internal the write budget's turn for this stream (src/write_budget.ts). */
   writeGranted(): void {
     this.#flush();
   }

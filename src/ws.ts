@@ -2,10 +2,11 @@
  * `pushwire/ws`: browsers on WebSockets subscribe to Valkey/Redis channels, patterns and shard
  * channels (and publish, where the application allows it) through one bridge per process, served by
  * Bun.serve or Deno.serve. One server subscription per topic however many sockets watch it; on Bun a
- * message is one native `server.publish()`, on Deno one send per socket. A socket that falls behind
- * holds its topics' reading, then misses messages (counted, announced by a `dropped` frame) or is
- * closed; it holds up the others for about `slowConsumerMs` at most. README "WebSocket bridge"
- * has the details and the limits measured.
+ * message is one native `server.publish()`; on Deno sends per socket go through the process's write
+ * budget (100,000 writes/s, shared with sse()), and a socket that gets messages faster gets them
+ * together in `batch` frames. A socket that falls behind holds its topics' reading, then misses
+ * messages (counted, announced by a `dropped` frame) or is closed; it holds up the others for about
+ * `slowConsumerMs` at most. README "WebSocket bridge" has the details and the limits measured.
  *
  * Protocol: JSON text frames. A browser sends `{"op": "subscribe" | "unsubscribe", "topic", "kind"?,
  * "id"?}` or `{"op": "publish", "topic", "kind"?, "data", "id"?}` (`kind`: "channel" (default),
@@ -17,6 +18,13 @@
  * subscription; `{"type": "dropped", "count", "total"}` after it missed messages; and
  * `{"type": "error", "code", "message", "id"?}` (codes `bad-request`, `forbidden`, `limit`, `failed`)
  * for a frame that was refused: the socket stays open.
+ *
+ * **Batch frames: a page must unwrap them.** `{"type": "batch", "frames": [<frame>, …]}` carries two or
+ * more of the frames above, in the order they were sent (messages, answers and lifecycle frames alike;
+ * never a batch inside a batch). Deno's bridge sends them whenever a socket is still writing its last
+ * frame or the process's write budget is spent (a busy topic, many sockets); Bun's does not today, but
+ * a page should not rely on that. A page that handles only `message` frames misses every message that
+ * came in a batch, silently: handle each frame as in the example below.
  *
  * @example Deno: the bridge, with who the socket is as its context; a page subscribes
  * ```ts
@@ -30,9 +38,13 @@
  * // In the browser:
  * const socket = new WebSocket("wss://example.com/ws");
  * socket.onopen = () => socket.send(JSON.stringify({ op: "subscribe", topic: "room-1", id: 1 }));
+ * const handle = (frame: { type: string; channel?: string; data?: string }) => {
+ *   if (frame.type === "message") console.log(frame.channel, frame.data);
+ * };
  * socket.onmessage = (event) => {
  *   const frame = JSON.parse(event.data);
- *   if (frame.type === "message") console.log(frame.channel, frame.data);
+ *   if (frame.type === "batch") frame.frames.forEach(handle); // several frames, in order
+ *   else handle(frame);
  * };
  * ```
  *
@@ -41,18 +53,19 @@
 // pushwire/ws: browsers on WebSockets subscribe to Valkey channels, patterns and shard channels through
 // one bridge per process (wire protocol: src/ws/protocol.ts; README "WebSocket bridge").
 // Rule: one server subscription per topic however many sockets watch it (src/ws/topics.ts); on Bun a
-// message is one `server.publish()` (native fan-out), on Deno one send per socket in JS; a socket
-// that falls behind follows the SSE flow rule (src/ws/socket.ts); a frame from a browser is checked
-// before anything acts on it, and a bad one gets an `error` frame back, never a crash; publishing from
-// a browser is denied unless `authorizePublish` says yes.
+// message is one `server.publish()` (native fan-out), on Deno sends per socket in JS through the
+// process's write budget, batched past it (src/ws/deno.ts); a socket that falls behind follows the
+// SSE flow rule (src/ws/socket.ts); a frame from a browser is checked before anything acts on it, and
+// a bad one gets an `error` frame back, never a crash; publishing from a browser is denied unless
+// `authorizePublish` says yes.
 //
 //   const bridge = wsBridge(client);
 //   Bun.serve({ fetch: (req, server) => bridge.upgrade(req, server), websocket: bridge.websocket });
 //   Deno.serve((req) => bridge.upgrade(req)!);
 import { InvalidArgumentError } from "./errors.ts";
 import { BunFanout, bunHandle, type BunServer, type BunSocket, type BunWebSocket, registerBunSocket } from "./ws/bun.ts";
-import { JsFanout, webSocketHandle } from "./ws/deno.ts";
-import { type ClientFrame, encodeError, encodeFrame, encodeMessage, type TopicKind } from "./ws/protocol.ts";
+import { JsFanout } from "./ws/deno.ts";
+import { type ClientFrame, encodeError, encodeFrame, encodeMessage, type TopicKind, utf8Length } from "./ws/protocol.ts";
 import { BridgeSocket, slowSocketCloseCode, type SocketHandle, type SocketOwner } from "./ws/socket.ts";
 import { type BridgeClient, type Topic, type TopicLifecycleEvent, TopicTable } from "./ws/topics.ts";
 import { parseClientFrame } from "./ws/protocol.ts";
@@ -94,7 +107,8 @@ export interface WSPublishRequest extends WSTopicRequest {
  */
 export interface WSBridgeOptions {
   /**
-   * A socket's send buffer bound, bytes (default 1 MiB; an integer ≥ 1). At a quarter of it buffered
+   * A socket's send buffer bound, bytes (default 1 MiB; an integer ≥ 1): what the runtime has not yet
+   * written for it and, on Deno, the frames waiting in its next `batch`. At a quarter of it buffered
    * the socket holds its topics' reading (the client's connection pauses, so one that keeps reading
    * loses nothing) until it drained below an eighth. Over the bound the socket counts as stalled at
    * once: it misses messages until it drained below an eighth (then a `dropped` frame says how many),
@@ -154,19 +168,33 @@ export interface WSBridgeStats {
   messages: number;
   /**
    * Frames the fan-out handed to sockets: each message frame and each topic's `disconnected`,
-   * `reconnected` and `recovered` frame, times the sockets in that topic's fan-out.
+   * `reconnected` and `recovered` frame, times the sockets in that topic's fan-out — whether it went
+   * out alone or inside a `batch` frame (Deno), which is not counted itself. One put in the batch of a
+   * socket that then closed is counted, and lost with the socket, as its send buffer is.
    */
   deliveries: number;
   /**
-   * Messages sockets missed for being too far behind, counted when such a socket drained and got its
-   * `dropped` frame, or when it closed before it drained.
+   * `batch` frames sent (Deno: a socket behind, or the process's write budget spent, gets what came
+   * meanwhile as one; always 0 on Bun, which fans out natively).
+   */
+  batches: number;
+  /** Frames that went out inside those `batch` frames (`batchedFrames / batches`: frames per batch). */
+  batchedFrames: number;
+  /**
+   * Messages sockets missed for being too far behind (out of the fan-out: never sent nor put in a
+   * batch), counted when such a socket drained and got its `dropped` frame, or when it closed before
+   * it drained.
    */
   dropped: number;
   /** Sockets closed for being too far behind (slowSocket "close"). */
   slowCloses: number;
   /** Times a socket was found stalled. */
   stalls: number;
-  /** The most bytes any socket had waiting in its send buffer when it was found behind (bounded by maxBufferedBytes plus one socket read's worth of messages). */
+  /**
+   * The most bytes any socket had waiting when it was found behind: its send buffer and, on Deno, its
+   * batch not yet sent (bounded by maxBufferedBytes plus a frame on Deno; on Bun, plus up to a
+   * quarter of it: Bun's count lags what one task published).
+   */
   peakBufferedBytes: number;
   /** Sockets out of the fan-out right now for being too far behind. */
   detachedSockets: number;
@@ -388,7 +416,7 @@ class Bridge implements WSBridge, SocketOwner {
     const { socket: webSocket, response } = upgraded;
     let socket: BridgeSocket | undefined;
     webSocket.onopen = () => {
-      socket = this.#open(webSocketHandle(webSocket), context);
+      socket = this.#open((this.fanout as JsFanout).handle(webSocket), context);
     };
     webSocket.onmessage = (event: MessageEvent) => {
       if (socket === undefined) return;
@@ -615,6 +643,8 @@ class Bridge implements WSBridge, SocketOwner {
       topics: this.#topics.size,
       messages,
       deliveries: this.fanout.deliveries,
+      batches: this.fanout instanceof JsFanout ? this.fanout.counters.batches : 0,
+      batchedFrames: this.fanout instanceof JsFanout ? this.fanout.counters.batchedFrames : 0,
       dropped,
       slowCloses,
       stalls,
@@ -642,22 +672,4 @@ class Bridge implements WSBridge, SocketOwner {
     })();
     return this.#closing;
   }
-}
-
-/** Bytes of `text` in UTF-8 (what a browser's frame was on the wire), without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) continue;
-    if (unit < 0x800) bytes += 1;
-    else if (unit >= 0xD800 && unit <= 0xDBFF && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xDC00 && next <= 0xDFFF) {
-        bytes += 2; // a pair: 2 units, 4 bytes
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
 }

@@ -2,8 +2,11 @@
 // (node:net: the upgrade written by hand, frames read by a minimal RFC 6455 reader), each subscribing
 // to `--topic` with the pushwire/ws protocol. Events are counted by counting '#' bytes inside frame
 // payloads only (the publisher puts one '#' first in every payload; a frame header byte could be a
-// '#', so headers are skipped). Prints "READY" once every socket is subscribed, then "RESULT <json>"
-// (bench/readers_tally.ts).
+// '#', so headers are skipped). A `batch` frame (src/ws/protocol.ts: Deno's bridge sends one to a
+// socket that is behind or waits for the write budget) is one WebSocket payload holding several
+// message frames: each of its '#' is an event, and each stamp after one is a latency sample, so
+// batched messages are counted and timed one by one like single ones. Prints "READY" once every
+// socket is subscribed, then "RESULT <json>" (bench/readers_tally.ts).
 import net from "node:net";
 import process from "node:process";
 import { argument, openInWaves, Tally } from "../readers_tally.ts";

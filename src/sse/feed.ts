@@ -2,15 +2,15 @@
 // Rule: a message costs one encoding and one append, whatever the number of streams: no stream is
 // touched per message. Each stream keeps only a cursor into the log (and its own few control events),
 // and builds its chunk — its own `id:` lines in front of the shared bytes — when the process's write
-// budget gives the feed its turn (src/sse/write_budget.ts). The log keeps what the slowest stream
+// budget gives the feed its turn (src/write_budget.ts). The log keeps what the slowest stream
 // still needs, and no stream may need more than its queue limits: the flow rule of src/sse.ts holds
 // per stream (a quarter of its limits waiting: written at once and holding its subscription's
 // reading; over them after a stall: its oldest events are skipped, counted and reported).
 // Why: with one queue per stream, 10,000 streams on one channel meant 10,000 calls and ~7 objects
 // reached per message (~0.7 µs of CPU each on a 2-core VM, most of it cache misses), more than the
 // socket writes themselves.
-import type { BudgetedWriter } from "./write_budget.ts";
-import { sharedWriteBudget } from "./write_budget.ts";
+import type { BudgetedWriter } from "../write_budget.ts";
+import { sharedWriteBudget } from "../write_budget.ts";
 import { digits, writeIdLine } from "./queue.ts";
 
 /** A message as the feed sees it (pushwire's Frame). */

@@ -2,7 +2,7 @@
 // Rule: every frame a browser sends is checked here before anything acts on it; a bad one is an
 // InvalidArgumentError whose message is sent back as an `error` frame (the socket stays open), never
 // an exception that escapes into the runtime. Frames to the browser are built once per message and
-// shared by every socket of its topic.
+// shared by every socket of its topic; a batch frame is those frames' text joined, never re-encoded.
 //
 // Browser → bridge (`id` is optional and echoed in the answer, so a page can match answers):
 //   {"op":"subscribe",   "topic":"room-1", "kind"?:"channel"|"pattern"|"shard", "id"?:n}
@@ -20,6 +20,11 @@
 //   {"type":"dropped", "count", "total"}    this socket fell behind and missed `count` messages
 //   {"type":"end", "topic", "kind", "at", "error"?}  the topic's subscription ended (the socket left it)
 //   {"type":"error", "code", "message", "id"?}  codes: bad-request, forbidden, limit, failed
+//   {"type":"batch", "frames":[<frame>, <frame>, …]}  two or more of the frames above (never a batch),
+//                  in the order they were sent: a page handles each element as if it had come alone.
+//                  Deno sends one when a socket is behind or the process's write budget is spent
+//                  (src/ws/deno.ts): what came for it meanwhile goes out as one WebSocket message.
+//                  Bun does not batch today; a page must take it from either.
 import { InvalidArgumentError } from "../errors.ts";
 import { decodeUtf8Strict, toBase64 } from "../sse/encode.ts";
 
@@ -111,6 +116,37 @@ export function encodeMessage(topic: string, kind: TopicKind, message: WSMessage
     frame.encoding = "base64";
   }
   return JSON.stringify(frame);
+}
+
+/** The text of a batch frame: the frames' own text joined (each is already a JSON object). */
+export function encodeBatch(frames: readonly string[]): string {
+  return batchOpen + frames.join(",") + batchClose;
+}
+
+const batchOpen = '{"type":"batch","frames":[';
+const batchClose = "]}";
+
+/** Bytes a batch frame adds to its frames' own: the wrapper, and a comma between two frames. */
+export function batchOverheadBytes(count: number): number {
+  return batchOpen.length + batchClose.length + count - 1;
+}
+
+/** Bytes of `text` in UTF-8 (what a frame is on the wire), without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xD800 && unit <= 0xDBFF && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xDC00 && next <= 0xDFFF) {
+        bytes += 2; // a pair: 2 units, 4 bytes
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /** Any other frame to the browser (answers, lifecycle, errors). */

@@ -1,19 +1,23 @@
 // One browser's WebSocket inside the bridge: its topics, and the flow rule of a socket that falls
-// behind (the SSE rule of README "Delivery semantics", with the socket's own send buffer as its queue).
+// behind (the SSE rule of README "Delivery semantics", with the socket's own send buffer as its queue:
+// on Deno, with the batch it has waiting for the write budget, src/ws/deno.ts).
 // Rule: a socket whose buffered bytes reach a quarter of `maxBufferedBytes` holds the reading of its
 // topics' subscriptions (src/flow.ts Pacer) until it drained below an eighth, so a socket that keeps
 // reading loses nothing; one that holds for `slowConsumerMs` without draining is stalled and lets go.
 // A stalled socket over `maxBufferedBytes` leaves the fan-out (policy "drop": it misses messages,
 // counted per topic, until it drained, then gets one `dropped` frame first) or is closed ("close").
 // Nothing here runs per message: the fan-out calls `check()` only when a send found the socket behind.
+// Every frame to the browser goes through the handle's send(), which on Deno queues it behind the
+// socket's batch: answers, lifecycle and `dropped` frames never overtake messages.
 import { Pacer } from "../flow.ts";
 import { encodeFrame } from "./protocol.ts";
 import type { Topic } from "./topics.ts";
 
 /** The runtime's socket, as the bridge uses it (src/ws/bun.ts, src/ws/deno.ts make one). */
 export interface SocketHandle {
+  /** Sends a frame after every frame sent before it (on Deno, possibly inside its next batch frame). */
   send(text: string): void;
-  /** Bytes the runtime has accepted for this socket and not yet written to the kernel. */
+  /** Bytes accepted for this socket and not yet written to the kernel (on Deno, its batch's as well). */
   bufferedAmount(): number;
   close(code: number, reason: string): void;
 }

@@ -1,10 +1,10 @@
-// Method: the process-wide sse() write budget (src/sse/write_budget.ts) and the shared heartbeat clock
+// Method: the process-wide write budget of sse() and Deno's ws sockets (src/write_budget.ts) and the shared heartbeat clock
 // (src/sse/heartbeat.ts), first alone with a small budget on the real clock, then through sse() with
 // DEFAULT options over scripted in-memory subscriptions (tests/sse/helpers.ts) whose bodies are read
 // in-process (no HTTP server: what is measured is which chunks sse() writes, not the network).
 import { assert, sleep, test, waitFor } from "../shim.ts";
 import { openSSE, type SSEStream } from "../../src/sse.ts";
-import { WriteBudget } from "../../src/sse/write_budget.ts";
+import { WriteBudget } from "../../src/write_budget.ts";
 import { heartbeatTimerCount } from "../../src/sse/heartbeat.ts";
 import { EventStreamParser, FakeSubscription, message } from "./helpers.ts";
 
@@ -26,6 +26,22 @@ test("sse write budget: grants at once within the budget, then in line, first co
   assert.deepEqual(granted, writers.map((_, index) => index), "in the order they asked, each once");
   assert.equal(budget.waiting, 0);
   assert.ok(writers.every((writer) => !writer.waitingForWrite));
+});
+
+test("write budget: take() grants a write at once only while nobody waits in line and the budget has one", async () => {
+  let now = 0;
+  const budget = new WriteBudget(1_000, () => now); // 10 saved up, then 1 per ms of this fake clock
+  for (let index = 0; index < 10; index++) assert.equal(budget.take(), true, `saved-up write ${index}`);
+  assert.equal(budget.take(), false, "spent");
+  now += 1;
+  assert.equal(budget.take(), true, "refilled by one");
+  const writer = { waitingForWrite: false, writeGranted: () => {} };
+  budget.request(writer);
+  now += 5;
+  assert.equal(budget.take(), false, "a writer waits in line: it goes first");
+  await Promise.resolve(); // its grant, from what refilled
+  assert.equal(writer.waitingForWrite, false);
+  assert.equal(budget.take(), true, "the line is empty again and the budget has some left");
 });
 
 test("sse write budget: 3,000 busy streams (default options) write fewer, fuller chunks, and every event arrives in order", async () => {

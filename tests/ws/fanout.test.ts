@@ -4,12 +4,10 @@
 // PUBSUB NUMSUB is read through the independent raw RESP client, so pushwire cannot vouch for itself.
 // Default bridge options throughout.
 import { assert, test, waitFor } from "../shim.ts";
-import { connect } from "../../mod.ts";
-import { wsBridge } from "../../src/ws.ts";
-import { keySlot, nativeMemory } from "../../src/native/parser.ts";
-import { RedisServer } from "../helpers/redis_server.ts";
-import { asText, RawConnection } from "../helpers/raw_resp.ts";
-import { Browser, serveBridge } from "./helpers.ts";
+import { keySlot } from "../../src/native/parser.ts";
+import type { RedisServer } from "../helpers/redis_server.ts";
+import { asText } from "../helpers/raw_resp.ts";
+import { withBridge } from "./helpers.ts";
 
 // Load libpushwire outside any test: Deno's sanitizer counts a library first opened inside a test as a leak.
 keySlot("load");
@@ -24,17 +22,9 @@ async function numpat(redis: RedisServer): Promise<number> {
   return Number(asText(await redis.command("PUBSUB", "NUMPAT")));
 }
 
-test("ws fan-out: 500 sockets on one topic get every message in order over one server subscription, 0 after they close", async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const bridge = wsBridge(client);
-  const server = serveBridge(bridge);
-  const publisher = await RawConnection.connect(redis.port);
-  const browsers: Browser[] = [];
-  try {
-    for (let wave = 0; wave < socketCount; wave += 100) {
-      browsers.push(...await Promise.all(Array.from({ length: 100 }, () => Browser.open(server.url))));
-    }
+test("ws fan-out: 500 sockets on one topic get every message in order over one server subscription, 0 after they close", () =>
+  withBridge({}, async ({ redis, bridge, publisher, browsers: open }) => {
+    const browsers = await open(socketCount);
     await Promise.all(browsers.map((browser) => browser.subscribe("room:fanout")));
     assert.equal(await numsub(redis, "room:fanout"), 1, "one server subscription for 500 sockets");
     assert.equal(bridge.stats().topics, 1);
@@ -57,26 +47,11 @@ test("ws fan-out: 500 sockets on one topic get every message in order over one s
     await waitFor(() => bridge.stats().sockets === 0, "the bridge saw every close");
     await waitFor(async () => (await numsub(redis, "room:fanout")) === 0, "NUMSUB 0 after the last socket closed");
     assert.equal(bridge.stats().topics, 0);
-  } finally {
-    await Promise.all(browsers.map((browser) => browser.close()));
-    await publisher.close();
-    await bridge.close();
-    await server.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-  assert.equal(nativeMemory().liveMessages, 0);
-}, { timeoutMs: 60_000 });
+  }), { timeoutMs: 60_000 });
 
-test("ws topics: channel, pattern and shard topics; unsubscribe by the last socket removes the server subscription", async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const bridge = wsBridge(client);
-  const server = serveBridge(bridge);
-  const publisher = await RawConnection.connect(redis.port);
-  const [first, second] = await Promise.all([Browser.open(server.url), Browser.open(server.url)]);
-  try {
+test("ws topics: channel, pattern and shard topics; unsubscribe by the last socket removes the server subscription", () =>
+  withBridge({}, async ({ redis, publisher, browsers }) => {
+    const [first, second] = await browsers(2);
     await first.subscribe("news.*", "pattern");
     await second.subscribe("news.*", "pattern");
     await first.subscribe("shard:a", "shard");
@@ -104,14 +79,4 @@ test("ws topics: channel, pattern and shard topics; unsubscribe by the last sock
       const reply = asText(await redis.command("PUBSUB", "SHARDNUMSUB", "shard:a")) as [string, number];
       return reply[1] === 0;
     }, "SHARDNUMSUB 0");
-  } finally {
-    await first.close();
-    await second.close();
-    await publisher.close();
-    await bridge.close();
-    await server.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-});
+  }));

@@ -1,10 +1,17 @@
 // Test plumbing for tests/ws: the bridge served by this runtime's own HTTP server (Bun.serve with the
 // bridge's websocket handler, or Deno.serve with Deno.upgradeWebSocket) on 127.0.0.1:0, browsers
-// played by the runtime's own global WebSocket client, and a raw-socket WebSocket client that
-// upgrades and then never reads (a stalled tab). Only loopback.
+// played by the runtime's own global WebSocket client (batch frames unwrapped, as a page must), a
+// raw-socket WebSocket client that upgrades and then never reads (a stalled tab), and the fixture
+// every test of a real server starts from (withBridge: redis-server, client, bridge, server, raw
+// publisher; torn down in order, then native memory checked). Only loopback.
 import net from "node:net";
-import type { WSBridge } from "../../src/ws.ts";
-import { waitFor } from "../shim.ts";
+import { connect } from "../../mod.ts";
+import type { Client } from "../../src/client.ts";
+import { type WSBridge, wsBridge, type WSBridgeOptions } from "../../src/ws.ts";
+import { nativeMemory } from "../../src/native/parser.ts";
+import { RedisServer } from "../helpers/redis_server.ts";
+import { RawConnection } from "../helpers/raw_resp.ts";
+import { assert, waitFor } from "../shim.ts";
 
 // deno-lint-ignore no-explicit-any
 declare const Bun: any;
@@ -40,15 +47,35 @@ export function serveBridge(bridge: WSBridge, context?: (request: Request) => un
 // deno-lint-ignore no-explicit-any
 export type Frame = Record<string, any>;
 
-/** A browser: the runtime's WebSocket, every frame parsed and kept in order. */
+/**
+ * A browser: the runtime's WebSocket, every frame parsed and kept in order. A `batch` frame is
+ * unwrapped as a page does it: its frames join `frames` in their order (and are remembered in
+ * `batched`); `batches` counts the batch frames themselves.
+ */
 export class Browser {
   readonly frames: Frame[] = [];
+  /** The frames that came inside a batch frame. */
+  readonly batched: WeakSet<Frame> = new WeakSet();
+  batches = 0;
   readonly socket: WebSocket;
   readonly closed: Promise<{ code: number; reason: string }>;
 
   private constructor(socket: WebSocket) {
     this.socket = socket;
-    socket.onmessage = (event) => this.frames.push(JSON.parse(String(event.data)));
+    socket.onmessage = (event) => {
+      const frame: Frame = JSON.parse(String(event.data));
+      if (frame.type !== "batch") {
+        this.frames.push(frame);
+        return;
+      }
+      this.batches++;
+      assert.ok(Array.isArray(frame.frames) && frame.frames.length >= 2, `a batch of two or more: ${String(event.data).slice(0, 200)}`);
+      for (const inner of frame.frames as Frame[]) {
+        assert.notEqual(inner.type, "batch", "no batch inside a batch");
+        this.frames.push(inner);
+        this.batched.add(inner);
+      }
+    };
     this.closed = new Promise((resolve) => socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })));
   }
 
@@ -109,7 +136,8 @@ export class StalledSocket {
     socket.on("error", () => {});
   }
 
-  static async open(port: number, subscribeTo: string): Promise<StalledSocket> {
+  /** Subscribes to each of `topics` (answered), then stops reading. */
+  static async open(port: number, ...topics: string[]): Promise<StalledSocket> {
     const socket = net.connect({ port, host: "127.0.0.1" });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", () => resolve());
@@ -123,8 +151,8 @@ export class StalledSocket {
     const text = () => new TextDecoder().decode(concat(stalled.#received));
     socket.on("data", (chunk: Uint8Array) => stalled.#received.push(new Uint8Array(chunk)));
     await waitFor(() => text().includes("\r\n\r\n"), "the upgrade answer");
-    stalled.#socket.write(maskedText(JSON.stringify({ op: "subscribe", topic: subscribeTo, id: "stalled" })));
-    await waitFor(() => text().includes('"subscribed"'), "the stalled socket's subscribed frame");
+    for (const topic of topics) socket.write(maskedText(JSON.stringify({ op: "subscribe", topic, id: "stalled" })));
+    await waitFor(() => text().split('"subscribed"').length > topics.length, "the stalled socket's subscribed frames");
     socket.pause();
     return stalled;
   }
@@ -165,4 +193,76 @@ function maskedText(text: string): Uint8Array {
   out.set(mask, header.length);
   for (let index = 0; index < payload.length; index++) out[header.length + 4 + index] = payload[index] ^ mask[index % 4];
   return out;
+}
+
+/** What withBridge() hands a test; everything it opens is closed by the fixture, in order. */
+export interface BridgeFixture {
+  readonly redis: RedisServer;
+  readonly client: Client;
+  readonly bridge: WSBridge;
+  readonly server: BridgeServer;
+  /** An independent raw RESP connection to the server: publishes and inspects beside pushwire. */
+  readonly publisher: RawConnection;
+  /** Opens `count` browsers on `url` (the fixture's bridge by default), in waves of 100. */
+  browsers(count: number, url?: string): Promise<Browser[]>;
+  /** A raw-socket client on `topics` that then never reads (StalledSocket). */
+  stalled(...topics: string[]): Promise<StalledSocket>;
+  /** Another bridge over the same client, on a server of its own (closed before the fixture's). */
+  serveAnother(options?: WSBridgeOptions, context?: (request: Request) => unknown): { bridge: WSBridge; server: BridgeServer };
+}
+
+/**
+ * Runs `body` against a fresh redis-server with pushwire's client, a bridge with `options` served by
+ * this runtime (serveBridge), and a raw publisher; then closes every socket the fixture opened, the
+ * publisher, the bridges and servers, the client and the server, and asserts every native message freed.
+ */
+export async function withBridge(
+  options: WSBridgeOptions & { context?: (request: Request) => unknown },
+  body: (fixture: BridgeFixture) => Promise<void>,
+): Promise<void> {
+  const { context, ...bridgeOptions } = options;
+  const redis = await RedisServer.start();
+  const client = await connect(redis.url);
+  const bridge = wsBridge(client, bridgeOptions);
+  const server = serveBridge(bridge, context);
+  const publisher = await RawConnection.connect(redis.port);
+  const sockets: { close(): Promise<void> }[] = [];
+  const others: { bridge: WSBridge; server: BridgeServer }[] = [];
+  const fixture: BridgeFixture = {
+    redis, client, bridge, server, publisher,
+    async browsers(count, url = server.url) {
+      const opened: Browser[] = [];
+      for (let wave = 0; wave < count; wave += 100) {
+        const batch = await Promise.all(Array.from({ length: Math.min(100, count - wave) }, () => Browser.open(url)));
+        sockets.push(...batch);
+        opened.push(...batch);
+      }
+      return opened;
+    },
+    async stalled(...topics) {
+      const stalled = await StalledSocket.open(server.port, ...topics);
+      sockets.push(stalled);
+      return stalled;
+    },
+    serveAnother(anotherOptions = {}, anotherContext) {
+      const another = wsBridge(client, anotherOptions);
+      const served = { bridge: another, server: serveBridge(another, anotherContext) };
+      others.push(served);
+      return served;
+    },
+  };
+  try {
+    await body(fixture);
+  } finally {
+    await Promise.all(sockets.map((socket) => socket.close()));
+    await publisher.close();
+    for (const other of others) await other.bridge.close();
+    await bridge.close();
+    for (const other of others) await other.server.stop();
+    await server.stop();
+    await client.close();
+    await redis.stop();
+  }
+  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
+  assert.equal(nativeMemory().liveMessages, 0);
 }

@@ -1,27 +1,24 @@
 // Method: everything real — redis-server, pushwire's client (default options, so its own reconnect
 // runs), the pushwire/ws bridge on this runtime's HTTP server and the runtime's own WebSocket
 // clients. The server cuts the bridge's subscriber connection itself (CLIENT KILL TYPE pubsub, through
-// the independent raw client), as a restart or failover would; the browsers must hear about the gap.
-// The publish hook and bad frames are driven from the same real sockets.
+// the independent raw client), as a restart or failover would; the browsers must hear about the gap,
+// after every message that reached the bridge before it. The publish hook and bad frames are driven
+// from the same real sockets.
 import { assert, test, waitFor } from "../shim.ts";
-import { connect } from "../../mod.ts";
-import { type WSPublishRequest, wsBridge } from "../../src/ws.ts";
-import { keySlot, nativeMemory } from "../../src/native/parser.ts";
-import { RedisServer } from "../helpers/redis_server.ts";
-import { asText, RawConnection } from "../helpers/raw_resp.ts";
-import { Browser, serveBridge } from "./helpers.ts";
+import type { WSPublishRequest } from "../../src/ws.ts";
+import { keySlot } from "../../src/native/parser.ts";
+import { asText } from "../helpers/raw_resp.ts";
+import { withBridge } from "./helpers.ts";
 
 keySlot("load");
 
-test("ws lifecycle: CLIENT KILL TYPE pubsub → every socket gets disconnected then reconnected, and messages flow again", async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const bridge = wsBridge(client);
-  const server = serveBridge(bridge);
-  const publisher = await RawConnection.connect(redis.port);
-  const browsers = await Promise.all(Array.from({ length: 5 }, () => Browser.open(server.url)));
-  try {
+test("ws lifecycle: CLIENT KILL TYPE pubsub → every socket gets disconnected (after the messages before it) then reconnected, and messages flow again", () =>
+  withBridge({}, async ({ bridge, publisher, browsers: open }) => {
+    const browsers = await open(5);
     await Promise.all(browsers.map((browser) => browser.subscribe("room:life")));
+    const before = Array.from({ length: 300 }, (_, index) => `before ${index}`);
+    await publisher.pipeline(before.map((payload) => ["PUBLISH", "room:life", payload]));
+    await waitFor(() => bridge.stats().messages === before.length, "the bridge took every message before the kill");
     const killed = Number(asText(await publisher.command("CLIENT", "KILL", "TYPE", "pubsub")));
     assert.equal(killed, 1, "the bridge's one subscriber connection");
     for (const browser of browsers) {
@@ -32,38 +29,25 @@ test("ws lifecycle: CLIENT KILL TYPE pubsub → every socket gets disconnected t
       assert.equal(reconnected.topic, "room:life");
       assert.ok(reconnected.downtimeMs >= 0);
       assert.ok(browser.frames.indexOf(disconnected) < browser.frames.indexOf(reconnected));
+      const messages = browser.frames.slice(0, browser.frames.indexOf(disconnected)).filter((frame) => frame.type === "message");
+      assert.deepEqual(messages.map((frame) => frame.data), before, "every message before the kill, in order, before the disconnected frame");
     }
     await waitFor(async () => Number(await publisher.command("PUBLISH", "room:life", "back")) === 1, "resubscribed");
     await waitFor(() => browsers.every((browser) => browser.of("message").some((frame) => frame.data === "back")), "the message after the reconnect");
-  } finally {
-    await Promise.all(browsers.map((browser) => browser.close()));
-    await publisher.close();
-    await bridge.close();
-    await server.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-});
+  }));
 
-test("ws publish: denied by default; the authorizePublish hook decides per socket; nothing denied reaches Valkey", async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const watcher = await RawConnection.connect(redis.port);
-  const seen: WSPublishRequest[] = [];
-  const closedBridge = wsBridge(client);
-  const hookedBridge = wsBridge(client, {
-    authorizePublish: (request) => {
-      seen.push(request);
-      return request.context === "writer" && request.topic.startsWith("room:");
-    },
-  });
-  const closedServer = serveBridge(closedBridge);
-  const hookedServer = serveBridge(hookedBridge, (request) => new URL(request.url).searchParams.get("role"));
-  const plain = await Browser.open(closedServer.url);
-  const writer = await Browser.open(`${hookedServer.url}?role=writer`);
-  const reader = await Browser.open(`${hookedServer.url}?role=reader`);
-  try {
+test("ws publish: denied by default; the authorizePublish hook decides per socket; nothing denied reaches Valkey", () =>
+  withBridge({}, async ({ bridge: closedBridge, publisher: watcher, browsers, serveAnother }) => {
+    const seen: WSPublishRequest[] = [];
+    const hooked = serveAnother({
+      authorizePublish: (request) => {
+        seen.push(request);
+        return request.context === "writer" && request.topic.startsWith("room:");
+      },
+    }, (request) => new URL(request.url).searchParams.get("role"));
+    const [plain] = await browsers(1);
+    const [writer] = await browsers(1, `${hooked.server.url}?role=writer`);
+    const [reader] = await browsers(1, `${hooked.server.url}?role=reader`);
     await reader.subscribe("room:pub");
     plain.send({ op: "publish", topic: "room:pub", data: "from a plain socket", id: 1 });
     const denied = await plain.next("error", 1);
@@ -85,30 +69,15 @@ test("ws publish: denied by default; the authorizePublish hook decides per socke
       ["writer", "other", "channel", "outside the rooms"],
       ["writer", "room:pub", "channel", "from the writer ✓"],
     ]);
-    assert.equal(hookedBridge.stats().published, 1);
-    assert.equal(hookedBridge.stats().denied, 2);
+    assert.equal(hooked.bridge.stats().published, 1);
+    assert.equal(hooked.bridge.stats().denied, 2);
     const stats = asText(await watcher.command("INFO", "stats")) as string;
     assert.match(stats, /pubsub_channels:1/, "only the reader's channel exists");
-  } finally {
-    await Promise.all([plain.close(), writer.close(), reader.close()]);
-    await watcher.close();
-    await closedBridge.close();
-    await hookedBridge.close();
-    await closedServer.stop();
-    await hookedServer.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-});
+  }));
 
-test("ws bad frames: each gets a typed error frame and the socket keeps working", async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const bridge = wsBridge(client, { maxTopicsPerSocket: 2 });
-  const server = serveBridge(bridge);
-  const browser = await Browser.open(server.url);
-  try {
+test("ws bad frames: each gets a typed error frame and the socket keeps working", () =>
+  withBridge({ maxTopicsPerSocket: 2 }, async ({ bridge, browsers }) => {
+    const [browser] = await browsers(1);
     const bad = [
       "not json",
       "[1,2]",
@@ -132,12 +101,4 @@ test("ws bad frames: each gets a typed error frame and the socket keeps working"
     assert.equal((await browser.next("error", "third")).code, "limit");
     await browser.subscribe("a"); // already on it: no new topic, no error
     assert.equal(bridge.stats().topics, 2);
-  } finally {
-    await browser.close();
-    await bridge.close();
-    await server.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-});
+  }));

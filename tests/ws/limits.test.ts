@@ -3,23 +3,15 @@
 // checked: a browser frame's size is its UTF-8 bytes (not its UTF-16 length), a socket that closes
 // while out of the fan-out still has what it missed counted, and (Bun) a bridge refuses a second server.
 import { assert, runtime, test, waitFor } from "../shim.ts";
-import { connect, InvalidArgumentError } from "../../mod.ts";
-import { wsBridge } from "../../src/ws.ts";
-import { nativeMemory } from "../../src/native/parser.ts";
-import { RedisServer } from "../helpers/redis_server.ts";
-import { RawConnection } from "../helpers/raw_resp.ts";
-import { Browser, serveBridge, StalledSocket } from "./helpers.ts";
+import { InvalidArgumentError } from "../../mod.ts";
+import { Browser, withBridge } from "./helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 declare const Bun: any;
 
-test(`ws limits: maxFrameBytes counts a frame's UTF-8 bytes (${runtime})`, async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const bridge = wsBridge(client, { maxFrameBytes: 1024 });
-  const server = serveBridge(bridge);
-  const browser = await Browser.open(server.url);
-  try {
+test(`ws limits: maxFrameBytes counts a frame's UTF-8 bytes (${runtime})`, () =>
+  withBridge({ maxFrameBytes: 1024 }, async ({ bridge, browsers }) => {
+    const [browser] = await browsers(1);
     // "é" is one UTF-16 unit and two UTF-8 bytes: 490 of them make a 1,018-byte frame, 500 a 1,038-byte one
     // (538 units: a count by length would let it through).
     const frame = (count: number) => JSON.stringify({ op: "subscribe", topic: "é".repeat(count), id: count });
@@ -37,26 +29,13 @@ test(`ws limits: maxFrameBytes counts a frame's UTF-8 bytes (${runtime})`, async
       // Bun enforces maxPayloadLength itself: the socket is closed (1009, message too big).
       assert.equal((await browser.closed).code, 1009);
     }
-  } finally {
-    await browser.close();
-    await bridge.close();
-    await server.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-});
+  }));
 
-test(`ws limits: a socket that closes while out of the fan-out has what it missed counted as dropped (${runtime})`, async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const bridge = wsBridge(client);
-  const server = serveBridge(bridge);
-  const publisher = await RawConnection.connect(redis.port);
-  const browser = await Browser.open(server.url);
-  const stalled = await StalledSocket.open(server.port, "room:gone");
-  const payload = "x".repeat(8 * 1024);
-  try {
+test(`ws limits: a socket that closes while out of the fan-out has what it missed counted as dropped (${runtime})`, () =>
+  withBridge({}, async ({ bridge, publisher, browsers, stalled: openStalled }) => {
+    const [browser] = await browsers(1);
+    const stalled = await openStalled("room:gone");
+    const payload = "x".repeat(8 * 1024);
     await browser.subscribe("room:gone");
     // 2,000 × 8 KiB: far past the stalled socket's 1 MiB bound, so it leaves the fan-out.
     for (let start = 0; start < 2_000; start += 100) {
@@ -70,55 +49,37 @@ test(`ws limits: a socket that closes while out of the fan-out has what it misse
     const { dropped } = bridge.stats();
     assert.ok(dropped > 0 && dropped < 2_000, `what it missed is counted: ${dropped}`);
     assert.equal(browser.of("dropped").length, 0, "the reading socket lost nothing");
-  } finally {
-    await stalled.close();
-    await browser.close();
-    await publisher.close();
-    await bridge.close();
-    await server.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-}, { timeoutMs: 60_000 });
+  }), { timeoutMs: 60_000 });
 
 if (runtime === "bun") {
-  test("ws limits: a bridge serves one Bun server; an upgrade through a second is an InvalidArgumentError", async () => {
-    const redis = await RedisServer.start();
-    const client = await connect(redis.url);
-    const bridge = wsBridge(client);
-    const first = serveBridge(bridge);
-    const errors: unknown[] = [];
-    const second = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch: (request: Request, bunServer: unknown) => {
-        try {
-          return bridge.upgrade(request, bunServer);
-        } catch (error) {
-          errors.push(error);
-          return new Response("refused", { status: 500 });
-        }
-      },
-      websocket: bridge.websocket,
-    });
-    const browser = await Browser.open(first.url);
-    try {
-      await Browser.open(`ws://127.0.0.1:${second.port}/ws`).then(
-        (stray) => stray.close().then(() => assert.fail("the second server upgraded a socket")),
-        () => {},
-      );
-      assert.equal(errors.length, 1);
-      assert.ok(errors[0] instanceof InvalidArgumentError, `got ${errors[0]}`);
-      await browser.subscribe("room:one"); // the first server goes on
-      assert.equal(bridge.stats().sockets, 1);
-    } finally {
-      await browser.close();
-      await second.stop(true);
-      await bridge.close();
-      await first.stop();
-      await client.close();
-      await redis.stop();
-    }
-  });
+  test("ws limits: a bridge serves one Bun server; an upgrade through a second is an InvalidArgumentError", () =>
+    withBridge({}, async ({ bridge, browsers }) => {
+      const errors: unknown[] = [];
+      const second = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        fetch: (request: Request, bunServer: unknown) => {
+          try {
+            return bridge.upgrade(request, bunServer);
+          } catch (error) {
+            errors.push(error);
+            return new Response("refused", { status: 500 });
+          }
+        },
+        websocket: bridge.websocket,
+      });
+      try {
+        const [browser] = await browsers(1);
+        await Browser.open(`ws://127.0.0.1:${second.port}/ws`).then(
+          (stray) => stray.close().then(() => assert.fail("the second server upgraded a socket")),
+          () => {},
+        );
+        assert.equal(errors.length, 1);
+        assert.ok(errors[0] instanceof InvalidArgumentError, `got ${errors[0]}`);
+        await browser.subscribe("room:one"); // the first server goes on
+        assert.equal(bridge.stats().sockets, 1);
+      } finally {
+        await second.stop(true);
+      }
+    }));
 }

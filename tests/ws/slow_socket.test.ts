@@ -4,12 +4,10 @@
 // receive window better than a real one). 16 MB are published through the independent raw client.
 // Default bridge options in the first test (the rule must hold as shipped); slowSocket "close" in the second.
 import { assert, test, waitFor } from "../shim.ts";
-import { connect } from "../../mod.ts";
-import { slowSocketCloseCode, wsBridge } from "../../src/ws.ts";
-import { keySlot, nativeMemory } from "../../src/native/parser.ts";
-import { RedisServer } from "../helpers/redis_server.ts";
-import { RawConnection } from "../helpers/raw_resp.ts";
-import { Browser, serveBridge, StalledSocket } from "./helpers.ts";
+import { slowSocketCloseCode } from "../../src/ws.ts";
+import { keySlot } from "../../src/native/parser.ts";
+import type { RawConnection } from "../helpers/raw_resp.ts";
+import { withBridge } from "./helpers.ts";
 
 keySlot("load");
 
@@ -24,15 +22,10 @@ async function publishAll(publisher: RawConnection, count: number): Promise<void
   }
 }
 
-test("ws slow socket: a never-reading socket stays bounded and misses messages (counted, then told), the others get all 2,000 in order", async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const bridge = wsBridge(client);
-  const server = serveBridge(bridge);
-  const publisher = await RawConnection.connect(redis.port);
-  const browsers = await Promise.all(Array.from({ length: 20 }, () => Browser.open(server.url)));
-  const stalled = await StalledSocket.open(server.port, topic);
-  try {
+test("ws slow socket: a never-reading socket stays bounded and misses messages (counted, then told), the others get all 2,000 in order", () =>
+  withBridge({}, async ({ bridge, publisher, browsers: open, stalled: openStalled }) => {
+    const browsers = await open(20);
+    const stalled = await openStalled(topic);
     await Promise.all(browsers.map((browser) => browser.subscribe(topic)));
     await publishAll(publisher, messageCount);
     await waitFor(() => browsers.every((browser) => browser.of("message").length >= messageCount), "every reading socket got 2,000", 30_000);
@@ -44,7 +37,7 @@ test("ws slow socket: a never-reading socket stays bounded and misses messages (
     assert.ok(stats.stalls >= 1, `the stalled socket was found stalled (${stats.stalls})`);
     assert.ok(stats.detachedSockets === 1, "and left the fan-out");
     // Bounded: its bound, plus at most a quarter bound published before the next look (Bun looks
-    // once per task and after every sixteenth of it; Deno after every send), plus a message.
+    // once per task and after every sixteenth of it; Deno at every message, its batch counted), plus a message.
     const limit = defaultMaxBufferedBytes * 1.25 + 2 * payload(0).length;
     assert.ok(stats.peakBufferedBytes <= limit, `peak ${stats.peakBufferedBytes} bytes buffered for it (limit ${limit})`);
     assert.ok(stats.peakBufferedBytes > defaultMaxBufferedBytes / 4, "it did fall behind");
@@ -61,27 +54,12 @@ test("ws slow socket: a never-reading socket stays bounded and misses messages (
     assert.ok(droppedFrame, "a dropped frame");
     assert.equal(Number(droppedFrame![1]), dropped);
     assert.ok(text.indexOf(droppedFrame![0]) < text.indexOf("after the drain"), "the dropped frame comes before what follows");
-  } finally {
-    await stalled.close();
-    await Promise.all(browsers.map((browser) => browser.close()));
-    await publisher.close();
-    await bridge.close();
-    await server.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-}, { timeoutMs: 60_000 });
+  }), { timeoutMs: 60_000 });
 
-test("ws slow socket, slowSocket \"close\": the stalled socket is closed with 1013 and counted; the others lose nothing", async () => {
-  const redis = await RedisServer.start();
-  const client = await connect(redis.url);
-  const bridge = wsBridge(client, { slowSocket: "close", slowConsumerMs: 500 });
-  const server = serveBridge(bridge);
-  const publisher = await RawConnection.connect(redis.port);
-  const browser = await Browser.open(server.url);
-  const stalled = await StalledSocket.open(server.port, topic);
-  try {
+test("ws slow socket, slowSocket \"close\": the stalled socket is closed with 1013 and counted; the others lose nothing", () =>
+  withBridge({ slowSocket: "close", slowConsumerMs: 500 }, async ({ bridge, publisher, browsers, stalled }) => {
+    const [browser] = await browsers(1);
+    await stalled(topic);
     await browser.subscribe(topic);
     await publishAll(publisher, messageCount);
     await waitFor(() => browser.of("message").length >= messageCount, "the reading socket got 2,000", 30_000);
@@ -89,14 +67,4 @@ test("ws slow socket, slowSocket \"close\": the stalled socket is closed with 10
     assert.equal(bridge.stats().sockets, 1);
     assert.equal(bridge.stats().dropped, 0);
     assert.equal(slowSocketCloseCode, 1013);
-  } finally {
-    await stalled.close();
-    await browser.close();
-    await publisher.close();
-    await bridge.close();
-    await server.stop();
-    await client.close();
-    await redis.stop();
-  }
-  assert.equal(nativeMemory().liveBytes, 0, "every native message freed");
-}, { timeoutMs: 60_000 });
+  }), { timeoutMs: 60_000 });

@@ -1,15 +1,17 @@
-// Adaptive batching of sse() writes, shared by every stream of the process.
-// Rule: a stream with events waiting (and a body that wants them) asks for a write; writes are granted
-// at up to `writesPerSecond` for the whole process, first come first served. While the process writes
-// less than that, a stream writes at once (in the same turn, after the socket read that brought the
-// events: every event of one read goes out as one chunk). Past it, the streams wait in line and what
-// they take meanwhile goes out with their next write: 10,000 streams on a 100 msgs/s channel then
-// write ~10 events per chunk instead of one, and the write rate, not the event rate, sets the CPU.
+// Adaptive batching of socket writes, shared by every sse() stream and (on Deno) every pushwire/ws
+// socket of the process: one budget, so SSE and WebSocket fan-out in one process share its writes.
+// Rule: a writer with something waiting (and a socket that may take it) asks for a write; writes are
+// granted at up to `writesPerSecond` for the whole process, first come first served. While the process
+// writes less than that, a writer writes at once (in the same turn, after the socket read that brought
+// the messages: every message of one read goes out as one chunk, or one batch frame; take() is the
+// same grant made synchronously, for a writer with nothing waiting). Past it, the writers wait in line
+// and what they take meanwhile goes out with their next write: 10,000 streams on a 100 msgs/s channel
+// then write ~10 events per chunk instead of one, and the write rate, not the event rate, sets the CPU.
 // Why writes and not events: a chunk is one socket write (a syscall and, on loopback, the receiver's
 // TCP work too), ~2–10 µs of server CPU whatever its size up to a few KiB, while an event already
 // encoded costs a copy of ~100 bytes.
 
-/** A stream that can be asked to write what waits (src/sse.ts EventStream). */
+/** A writer that can be asked to write what waits (src/sse.ts EventStream, src/sse/feed.ts, src/ws/deno.ts). */
 export interface BudgetedWriter {
   /** Set by the budget while the writer waits in line (one place in line per writer). */
   waitingForWrite: boolean;
@@ -21,10 +23,10 @@ export interface BudgetedWriter {
 }
 
 /**
- * Writes per second the process grants sse() streams before they wait in line (default). Measured on a
- * 2-core VM (bench/README.md, "SSE fan-out at 10,000 streams"): at this rate the writes cost well
- * under half a core on either runtime, and a stream waits at most ~streams / 100,000 s (100 ms at
- * 10,000 busy streams).
+ * Writes per second the process grants its writers (sse() streams, Deno's ws sockets) before they wait
+ * in line (default). Measured on a 2-core VM (bench/README.md, "SSE fan-out at 10,000 streams"): at
+ * this rate the writes cost well under half a core on either runtime, and a writer waits at most
+ * ~writers / 100,000 s (100 ms at 10,000 busy streams or sockets).
  */
 export const defaultWritesPerSecond = 100_000;
 
@@ -57,6 +59,19 @@ export class WriteBudget {
     return this.#waiting.length - this.#head;
   }
 
+  /**
+   * One write now, for a writer with nothing in line: true (and the write is counted) when nobody waits
+   * and the budget has one; false: the caller waits in line with request() instead. Taking a place
+   * before the writers in line would let a busy writer overtake them for ever, hence "nobody waits".
+   */
+  take(): boolean {
+    if (this.#head < this.#waiting.length) return false;
+    this.#refill();
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
+    return true;
+  }
+
   /** Asks for a write; granted in this turn when the budget allows, else in line. Idempotent while waiting. */
   request(writer: BudgetedWriter): void {
     if (writer.waitingForWrite) return;
@@ -70,9 +85,7 @@ export class WriteBudget {
   #grant = (): void => {
     this.#turnQueued = false;
     this.#timer = undefined;
-    const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilledAt) * this.#writesPerSecond) / 1000);
-    this.#refilledAt = now;
+    this.#refill();
     const waiting = this.#waiting;
     while (this.#head < waiting.length && this.#tokens >= 1) {
       const writer = waiting[this.#head]!;
@@ -92,7 +105,13 @@ export class WriteBudget {
     }
     this.#timer = setTimeout(this.#grant, tickMs);
   };
+
+  #refill(): void {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilledAt) * this.#writesPerSecond) / 1000);
+    this.#refilledAt = now;
+  }
 }
 
-/** The one budget every sse() stream of this process shares. */
+/** The one budget every sse() stream and every Deno pushwire/ws socket of this process shares. */
 export const sharedWriteBudget: WriteBudget = new WriteBudget();
