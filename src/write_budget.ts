@@ -6,7 +6,7 @@
 // the messages: every message of one read goes out as one chunk, or one batch frame; take() is the
 // same grant made synchronously, for a writer with nothing waiting). Past it, the writers wait in line
 // and what they take meanwhile goes out with their next write: 10,000 streams on a 100 msgs/s channel
-// then write ~10 events per chunk instead of one, and the write rate, not the event rate, sets the CPU.
+// then write ~30 events per chunk instead of one, and the write rate, not the event rate, sets the CPU.
 // Why writes and not events: a chunk is one socket write (a syscall and, on loopback, the receiver's
 // TCP work too), ~2–10 µs of server CPU whatever its size up to a few KiB, while an event already
 // encoded costs a copy of ~100 bytes.
@@ -24,11 +24,12 @@ export interface BudgetedWriter {
 
 /**
  * Writes per second the process grants its writers (sse() streams, Deno's ws sockets) before they wait
- * in line (default). Measured on a 2-core VM (bench/README.md, "SSE fan-out at 10,000 streams"): at
- * this rate the writes cost well under half a core on either runtime, and a writer waits at most
- * ~writers / 100,000 s (100 ms at 10,000 busy streams or sockets).
+ * in line (default). Measured on a 2-core VM (bench/README.md, "SSE fan-out at 10,000 streams"):
+ * 10,000 streams × 100 msgs/s are delivered in full at 0.41–0.46 core on Bun and 0.61–0.65 on Deno
+ * (50,000: 0.49–0.53 / 0.79–0.83; 100,000: 0.83 / 1.02), and a writer waits at most
+ * ~writers / 35,000 s (p50/p99 ~145/285 ms at 10,000 busy streams; nothing waits below the budget).
  */
-export const defaultWritesPerSecond = 100_000;
+export const defaultWritesPerSecond = 35_000;
 
 /** Tokens saved up while idle: a burst after a quiet spell waits for nothing up to this many writes. */
 const burstMs = 10;
@@ -44,7 +45,7 @@ export class WriteBudget {
   #waiting: (BudgetedWriter | undefined)[] = [];
   #head = 0;
   #turnQueued = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(writesPerSecond: number = defaultWritesPerSecond, now: () => number = () => performance.now()) {
     this.#writesPerSecond = writesPerSecond;
@@ -84,7 +85,6 @@ export class WriteBudget {
 
   #grant = (): void => {
     this.#turnQueued = false;
-    this.#timer = undefined;
     this.#refill();
     const waiting = this.#waiting;
     while (this.#head < waiting.length && this.#tokens >= 1) {
@@ -97,13 +97,19 @@ export class WriteBudget {
     if (this.#head === waiting.length) {
       waiting.length = 0;
       this.#head = 0;
+      if (this.#timer !== undefined) clearInterval(this.#timer);
+      this.#timer = undefined;
       return;
     }
     if (this.#head > 1024 && this.#head * 2 > waiting.length) {
       this.#waiting = waiting.slice(this.#head);
       this.#head = 0;
     }
-    this.#timer = setTimeout(this.#grant, tickMs);
+    // One interval for as long as writers wait, not a timeout set again from its own callback: on
+    // Bun 1.4.5 with 10,000 open SSE responses the latter cost ~3 ms of CPU per tick (a Bun CPU
+    // profile puts half the process's samples in that setTimeout call; at 200 ticks/s that was half
+    // a core), while the interval costs what its callback does (bench/README.md, 10,000 streams).
+    this.#timer ??= setInterval(this.#grant, tickMs);
   };
 
   #refill(): void {

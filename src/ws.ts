@@ -3,7 +3,7 @@
  * channels (and publish, where the application allows it) through one bridge per process, served by
  * Bun.serve or Deno.serve. One server subscription per topic however many sockets watch it; on Bun a
  * message is one native `server.publish()`; on Deno sends per socket go through the process's write
- * budget (100,000 writes/s, shared with sse()), and a socket that gets messages faster gets them
+ * budget (35,000 writes/s, shared with sse()), and a socket that gets messages faster gets them
  * together in `batch` frames. A socket that falls behind holds its topics' reading, then misses
  * messages (counted, announced by a `dropped` frame) or is closed; it holds up the others for about
  * `slowConsumerMs` at most. README "WebSocket bridge" has the details and the limits measured.

@@ -71,7 +71,7 @@ test("sse write budget: 3,000 busy streams (default options) write fewer, fuller
     assert.deepEqual(parser.events.map((event) => event.lastEventId), Array.from({ length: eventCount }, (_, round) => String(round + 1)));
   }
   const events = streamCount * eventCount;
-  // Written one by one this would be 30,000 chunks; the budget (100,000 writes/s) makes them wait in line.
+  // Written one by one this would be 30,000 chunks; the budget (35,000 writes/s) makes them wait in line.
   assert.ok(chunks < events * 0.6, `${chunks} chunks for ${events} events`);
   for (const stream of streams) stream.close();
   await Promise.all(reading);
