@@ -192,8 +192,9 @@ export interface WSBridgeStats {
   stalls: number;
   /**
    * The most bytes any socket had waiting when it was found behind: its send buffer and, on Deno, its
-   * batch not yet sent (bounded by maxBufferedBytes plus a frame on Deno; on Bun, plus up to a
-   * quarter of it: Bun's count lags what one task published).
+   * batch not yet sent (bounded by maxBufferedBytes plus a frame on Deno; on Bun, plus what one task
+   * published before Bun's count showed it: one socket read of the client, at most 512 KiB; ~27 % of
+   * the default bound seen in tests).
    */
   peakBufferedBytes: number;
   /** Sockets out of the fan-out right now for being too far behind. */

@@ -11,7 +11,6 @@
 // socket's batch: answers, lifecycle and `dropped` frames never overtake messages.
 import { Pacer } from "../flow.ts";
 import { encodeFrame } from "./protocol.ts";
-import type { Topic } from "./topics.ts";
 
 /** The runtime's socket, as the bridge uses it (src/ws/bun.ts, src/ws/deno.ts make one). */
 export interface SocketHandle {
@@ -22,12 +21,28 @@ export interface SocketHandle {
   close(code: number, reason: string): void;
 }
 
-/** How a socket joins and leaves a topic's fan-out (Bun: the native topic; Deno: a JS set). */
+/**
+ * What a socket asks of a topic it is on (src/ws/topics.ts Topic is the one kind there is; declared
+ * here so this file needs nothing from topics.ts, which needs BridgeSocket: no import cycle).
+ */
+export interface SocketTopic {
+  readonly key: string;
+  /** Messages the topic received so far: a socket out of the fan-out missed the difference. */
+  readonly published: number;
+  /** A socket behind holds the topic's subscription's reading (the first holder pauses it). */
+  hold(socket: BridgeSocket): void;
+  unhold(socket: BridgeSocket): void;
+}
+
+/**
+ * How a socket joins and leaves a topic's fan-out (Bun: the native topic; Deno: a JS set). The
+ * implementations take the Topic they are given: every topic a socket has came from the topic table.
+ */
 export interface Fanout {
-  join(socket: BridgeSocket, topic: Topic): void;
-  leave(socket: BridgeSocket, topic: Topic): void;
+  join(socket: BridgeSocket, topic: SocketTopic): void;
+  leave(socket: BridgeSocket, topic: SocketTopic): void;
   /** Sends `text` to every socket in the topic's fan-out. */
-  publish(topic: Topic, text: string): void;
+  publish(topic: SocketTopic, text: string): void;
 }
 
 /** What a socket needs from the bridge that owns it. */
@@ -51,9 +66,7 @@ export class BridgeSocket {
   /** What the application passed to upgrade() (who this is, for the authorization hooks). */
   readonly context: unknown;
   /** Topics this socket is on, by key (src/ws/protocol.ts topicKey). */
-  readonly topics: Map<string, Topic> = new Map();
-  /** Topics this socket is on or waits for (the refcounts it takes part in: src/ws/topics.ts). */
-  readonly memberOf: Set<Topic> = new Set();
+  readonly topics: Map<string, SocketTopic> = new Map();
   /** Frames from the browser are handled one after the other (a hook may be async). */
   chain: Promise<void> = Promise.resolve();
   closed = false;
@@ -61,7 +74,7 @@ export class BridgeSocket {
   readonly #pacer: Pacer;
   #holding = false;
   /** Stalled and over its bound: out of every topic's fan-out, with each topic's count when it left. */
-  #missedFrom: Map<Topic, number> | undefined;
+  #missedFrom: Map<SocketTopic, number> | undefined;
   #droppedTotal = 0;
   /** Missed while out of the fan-out, on topics it has left since: told (and counted) at the rejoin or the close. */
   #missedOnLeft = 0;
@@ -95,14 +108,14 @@ export class BridgeSocket {
   }
 
   /** Joins a topic (the topic's subscription is ready): from now on its messages reach this socket. */
-  join(topic: Topic): void {
+  join(topic: SocketTopic): void {
     this.topics.set(topic.key, topic);
     if (this.#holding) topic.hold(this);
     if (this.#missedFrom !== undefined) this.#missedFrom.set(topic, topic.published);
     else this.#owner.fanout.join(this, topic);
   }
 
-  leave(topic: Topic): void {
+  leave(topic: SocketTopic): void {
     if (this.topics.get(topic.key) !== topic) return;
     this.topics.delete(topic.key);
     topic.unhold(this);
@@ -153,7 +166,7 @@ export class BridgeSocket {
   }
 
   #detach(): void {
-    const missedFrom = new Map<Topic, number>();
+    const missedFrom = new Map<SocketTopic, number>();
     for (const topic of this.topics.values()) {
       missedFrom.set(topic, topic.published);
       this.#owner.fanout.leave(this, topic);

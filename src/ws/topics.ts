@@ -4,7 +4,7 @@
 // subscription, and a topic whose subscription ends (client closed, reconnect given up) takes every
 // socket off it with an `end` frame. The Client refcounts names too, so a topic that is left and
 // joined again at once is ordered by it (UNSUBSCRIBE then SUBSCRIBE, or no command at all).
-import type { BridgeSocket } from "./socket.ts";
+import type { BridgeSocket, SocketTopic } from "./socket.ts";
 import { topicKey, type TopicKind, type WSMessage } from "./protocol.ts";
 
 /**
@@ -81,7 +81,7 @@ export interface BridgeClient {
 
 const subscribeMethod = { channel: "subscribe", pattern: "psubscribe", shard: "ssubscribe" } as const;
 
-export class Topic {
+export class Topic implements SocketTopic {
   readonly key: string;
   readonly kind: TopicKind;
   readonly name: string;
@@ -126,6 +126,8 @@ export class TopicTable {
   readonly #client: BridgeClient;
   readonly #events: TopicEvents;
   readonly #topics = new Map<string, Topic>();
+  /** Topics each socket is on or waits for (the refcounts it takes part in); no entry for none. */
+  readonly #memberOf = new Map<BridgeSocket, Set<Topic>>();
   /** Unsubscribes under way (close() waits for them). */
   readonly #leaving = new Set<Promise<void>>();
 
@@ -164,12 +166,12 @@ export class TopicTable {
       topic.ready = this.#subscribe(topic);
     }
     topic.members.add(socket);
-    socket.memberOf.add(topic);
+    this.#addMembership(socket, topic);
     try {
       await topic.ready;
     } catch (error) {
       topic.members.delete(socket);
-      socket.memberOf.delete(topic);
+      this.#removeMembership(socket, topic);
       throw error;
     }
     if (socket.closed || !topic.members.has(socket) || this.#topics.get(key) !== topic) return false;
@@ -199,14 +201,14 @@ export class TopicTable {
   /** Takes `socket` off the topic; the last one out unsubscribes. */
   leave(socket: BridgeSocket, topic: Topic): void {
     socket.leave(topic);
-    socket.memberOf.delete(topic);
+    this.#removeMembership(socket, topic);
     if (!topic.members.delete(socket) || topic.members.size > 0) return;
     this.#retire(topic);
   }
 
   /** A socket closed: off every topic it is on or waits for. */
   leaveAll(socket: BridgeSocket): void {
-    for (const topic of [...socket.memberOf]) this.leave(socket, topic);
+    for (const topic of [...(this.#memberOf.get(socket) ?? [])]) this.leave(socket, topic);
   }
 
   /** The topic's subscription ended by itself: everyone is off it. */
@@ -215,10 +217,21 @@ export class TopicTable {
     const members = [...topic.members];
     for (const socket of members) {
       socket.leave(topic);
-      socket.memberOf.delete(topic);
+      this.#removeMembership(socket, topic);
     }
     topic.members.clear();
     return members;
+  }
+
+  #addMembership(socket: BridgeSocket, topic: Topic): void {
+    const topics = this.#memberOf.get(socket);
+    if (topics === undefined) this.#memberOf.set(socket, new Set([topic]));
+    else topics.add(topic);
+  }
+
+  #removeMembership(socket: BridgeSocket, topic: Topic): void {
+    const topics = this.#memberOf.get(socket);
+    if (topics?.delete(topic) && topics.size === 0) this.#memberOf.delete(socket);
   }
 
   #retire(topic: Topic): void {
