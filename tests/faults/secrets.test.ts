@@ -26,7 +26,7 @@ import { PlainListener } from "../helpers/plain_listener.ts";
 import { RawConnection } from "../helpers/raw_resp.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
 import { makeCertificates, tlsSkip } from "../helpers/certificates.ts";
-import { TlsServer } from "../helpers/tls_server.ts";
+import { TlsServer, withTlsCluster } from "../helpers/tls_server.ts";
 import { assertNoNativeMemory } from "../integration/support.ts";
 
 /** Distinctive, with characters a URL must encode: found wherever it leaks, encoded or not. */
@@ -202,9 +202,7 @@ test(`secrets: a client that gives up reconnecting shows no password in events, 
 }, { timeoutMs: 60_000 });
 
 test(`secrets: a connected cluster client shows no password in inspection, stats or topology (${runtime})`, async () => {
-  const certificates = makeCertificates();
-  const server = await TlsServer.startCluster({ certificates, password });
-  try {
+  await withTlsCluster({ password }, async (server, certificates) => {
     for (const place of ["url", "options"] as const) {
       const [url, options] = withPassword(server.url, place, { tls: { ca: certificates.ca } });
       const cluster = await connectCluster([url.replace("user-x:", ":")], options);
@@ -215,9 +213,6 @@ test(`secrets: a connected cluster client shows no password in inspection, stats
         await cluster.close();
       }
     }
-  } finally {
-    await server.stop();
-    certificates.remove();
-  }
+  });
   assertNoNativeMemory();
 }, { skip: tlsSkip, timeoutMs: 60_000 });

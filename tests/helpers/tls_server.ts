@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import type { Certificates } from "./certificates.ts";
+import { type Certificates, makeCertificates } from "./certificates.ts";
 import { cliBinary, serverBinary } from "./server_kind.ts";
 
 /** Which of the certificates (certificates.ts) the server presents. */
@@ -158,5 +158,39 @@ export class TlsServer {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+/** Makes certificates for one run, starts a TLS server with them, runs `body`, then cleans up. */
+export function withTlsServer<T>(
+  options: Omit<TlsServerOptions, "certificates">,
+  body: (server: TlsServer, certificates: Certificates) => Promise<T>,
+): Promise<T> {
+  return withCertificates((certificates) => TlsServer.start({ certificates, ...options }), body);
+}
+
+/** The same with a one-node TLS cluster (TlsServer.startCluster). */
+export function withTlsCluster<T>(
+  options: Omit<TlsServerOptions, "certificates">,
+  body: (server: TlsServer, certificates: Certificates) => Promise<T>,
+): Promise<T> {
+  return withCertificates((certificates) => TlsServer.startCluster({ certificates, ...options }), body);
+}
+
+/** The server is stopped and the certificates removed whatever `body` did. */
+async function withCertificates<T>(
+  start: (certificates: Certificates) => Promise<TlsServer>,
+  body: (server: TlsServer, certificates: Certificates) => Promise<T>,
+): Promise<T> {
+  const certificates = makeCertificates();
+  try {
+    const server = await start(certificates);
+    try {
+      return await body(server, certificates);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    certificates.remove();
   }
 }

@@ -18,7 +18,7 @@ import {
   type TlsOptions,
 } from "../../mod.ts";
 import { type Certificates, makeCertificates, otherHostName, tlsSkip } from "../helpers/certificates.ts";
-import { TlsServer, type TlsServerOptions } from "../helpers/tls_server.ts";
+import { type TlsServer, type TlsServerOptions, withTlsCluster, withTlsServer as withTls } from "../helpers/tls_server.ts";
 import { assertNoNativeMemory } from "./support.ts";
 
 /** Starts a TLS server with certificates made for this test, runs `body`, stops and cleans up. */
@@ -26,14 +26,7 @@ async function withTlsServer(
   options: Omit<TlsServerOptions, "certificates">,
   body: (server: TlsServer, certificates: Certificates) => Promise<void>,
 ): Promise<void> {
-  const certificates = makeCertificates();
-  const server = await TlsServer.start({ certificates, ...options });
-  try {
-    await body(server, certificates);
-  } finally {
-    await server.stop();
-    certificates.remove();
-  }
+  await withTls(options, body);
   assertNoNativeMemory();
 }
 
@@ -139,9 +132,7 @@ test(`tls: a refused certificate is final for waitForServer and for reconnection
 }, { skip: tlsSkip, timeoutMs: 60_000 });
 
 test(`tls: connectCluster gives the TlsError of a refused certificate and the ReplyError of a refused password (${runtime})`, async () => {
-  const certificates = makeCertificates();
-  const server = await TlsServer.startCluster({ certificates, password: "cluster-Secret-5" });
-  try {
+  await withTlsCluster({ password: "cluster-Secret-5" }, async (server, certificates) => {
     const seed = `rediss://127.0.0.1:${server.port}`;
     // No ca: the runtime's roots do not know the test CA.
     const untrusted = await connectCluster([seed], { password: "cluster-Secret-5" }).then(closeCluster, (error: unknown) => error);
@@ -156,10 +147,7 @@ test(`tls: connectCluster gives the TlsError of a refused certificate and the Re
     // The same seed with the CA and the password works: the failures above were the certificate's and the password's.
     const cluster = await connectCluster([seed], { tls: { ca: certificates.ca }, password: "cluster-Secret-5" });
     await cluster.close();
-  } finally {
-    await server.stop();
-    certificates.remove();
-  }
+  });
   assertNoNativeMemory();
 }, { skip: tlsSkip, timeoutMs: 60_000 });
 

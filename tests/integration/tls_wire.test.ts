@@ -16,8 +16,8 @@ import {
 } from "../../mod.ts";
 import { PlainListener } from "../helpers/plain_listener.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
-import { makeCertificates, tlsSkip } from "../helpers/certificates.ts";
-import { TlsServer, type TlsServerOptions } from "../helpers/tls_server.ts";
+import { tlsSkip } from "../helpers/certificates.ts";
+import { type TlsServer, type TlsServerOptions, withTlsCluster } from "../helpers/tls_server.ts";
 import { assertNoNativeMemory } from "./support.ts";
 
 const password = "wire-Secret-83f1";
@@ -117,26 +117,23 @@ test(`tls wire: connectCluster seeds in every TLS spelling start with a ClientHe
 });
 
 /** Runs `body` with a one-node TLS cluster and a cluster client of it, then cleans up. */
-async function withTlsCluster(
+async function withTlsClusterClient(
   options: Omit<TlsServerOptions, "certificates">,
   seedHost: string,
   body: (cluster: ClusterClient, server: TlsServer) => Promise<void>,
 ): Promise<void> {
-  const certificates = makeCertificates();
-  const server = await TlsServer.startCluster({ certificates, ...options });
-  let cluster: ClusterClient | undefined;
-  try {
+  await withTlsCluster(options, async (server, certificates) => {
     const credentials = options.password === undefined ? "" : `:${options.password}@`;
-    cluster = await connectCluster([`rediss://${credentials}${seedHost}:${server.port}`], {
+    const cluster = await connectCluster([`rediss://${credentials}${seedHost}:${server.port}`], {
       tls: { ca: certificates.ca },
       maxRedirections: 2,
     });
-    await body(cluster, server);
-  } finally {
-    await cluster?.close();
-    await server.stop();
-    certificates.remove();
-  }
+    try {
+      await body(cluster, server);
+    } finally {
+      await cluster.close();
+    }
+  });
   assertNoNativeMemory();
 }
 
@@ -145,7 +142,7 @@ test(`tls wire: a cluster's node clients, opened from the topology, speak TLS to
   // The node announces the listener as its TLS port: the seed answers CLUSTER SHARDS over TLS, and
   // the node client for the address it names must start with TLS too.
   const announced = ["--cluster-announce-tls-port", String(listener.port)];
-  await withTlsCluster({ password, args: announced }, "127.0.0.1", async (cluster) => {
+  await withTlsClusterClient({ password, args: announced }, "127.0.0.1", async (cluster) => {
     assert.deepEqual(cluster.topology().slots.map((range) => range.primary), [`127.0.0.1:${listener.port}`]);
     const error = await cluster.ssubscribe("on-the-listener").then(() => undefined, (error: unknown) => error);
     assert.ok(error instanceof PushwireError, `subscribing through the listener fails, got ${error}`);
@@ -155,7 +152,7 @@ test(`tls wire: a cluster's node clients, opened from the topology, speak TLS to
 
 test(`tls wire: a node that listens on a plain-text port too is reached on its TLS port (${runtime})`, async () => {
   // CLUSTER SHARDS lists "port" (plain text) beside "tls-port": a TLS client must take the second.
-  await withTlsCluster({ plainPort: true }, "localhost", async (cluster, server) => {
+  await withTlsClusterClient({ plainPort: true }, "localhost", async (cluster, server) => {
     assert.deepEqual(cluster.topology().slots.map((range) => range.primary), [`localhost:${server.port}`]);
     const subscription = await cluster.ssubscribe("tls-node");
     assert.equal(await cluster.spublish("tls-node", "over tls"), 1);
