@@ -58,11 +58,19 @@ test(`CLUSTER FAILOVER: the old primary ends its shard subscriptions (plain clie
     assert.deepEqual(classic.events.map((event) => event.type), []);
 
     // The cluster subscription moved to the promoted replica, with disconnected then reconnected.
+    // Waited for until it is back (the last event a reconnected) and has a message published since
+    // the failover: "after" alone can arrive while it is still on the old primary, now a replica that
+    // gets shard messages by replication, just before that node's sunsubscribe (seen on Valkey).
+    // One move, or more when a topology read taken mid-failover still named the old owner (the next
+    // read moves it on: seen once on Valkey, Deno); each a disconnected then a reconnected.
+    let types: string[] = [];
     await waitFor(async () => {
       await clustered.spublish(channel, "after").catch(() => 0);
-      return moving.got.includes("after");
-    }, "delivery from the promoted replica", 15_000, 100);
-    assert.deepEqual(moving.events.map((event) => event.type), ["disconnected", "reconnected"]);
+      types = moving.events.map((event) => event.type); // taken with the check: events only grow
+      return moving.got.includes("after") && types.at(-1) === "reconnected";
+    }, "delivery from the promoted replica, the move done", 15_000, 100);
+    assert.ok(types.length >= 2 && types.length % 2 === 0, `moves: ${types}`);
+    assert.deepEqual(types, types.map((_, index) => (index % 2 === 0 ? "disconnected" : "reconnected")), `moves: ${types}`);
     moving.check();
     assert.equal(clustered.stats().errors, 0);
 
