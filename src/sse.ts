@@ -167,9 +167,11 @@ export interface SSEOptions<M extends SSEMessage = SSEMessage> {
   /**
    * Hold events for up to this many ms and write them as one chunk (default 0: an event goes out at
    * once when the stream is idle, and events that come while a chunk is still being written go out
-   * together after it). Every chunk is a socket write, ~10 µs of server CPU; when events come one at
-   * a time, holding them trades latency for CPU: 1,000 browsers on a 100 msgs/s channel took ~1 core
-   * of the server, ~0.3 (Bun) / ~0.5 (Deno) with `coalesceMs: 50` (bench/README.md, SSE fan-out).
+   * together after it; past the process's write budget streams batch by themselves). Holding events
+   * trades latency for CPU at a few thousand streams: 1,000 browsers on a 100 msgs/s channel take
+   * 0.24 (Bun) / 0.41 (Deno) core of the server by default, 0.21 / 0.34 with `coalesceMs: 50`. Not
+   * at 10,000 and more: a stream with `coalesceMs` keeps its own queue, off its channel's shared log,
+   * and 10,000 of them took ~1 core where the default takes under half (bench/README.md, SSE fan-out).
    */
   coalesceMs?: number;
   /** Events this stream may queue for a stalled client (default 65,536). */
